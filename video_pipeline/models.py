@@ -1,0 +1,228 @@
+"""The typed contract between stages: every asset produces and consumes one of these models."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Aspect = Literal["9:16", "16:9", "1:1"]
+Resolution = Literal["720p", "1080p"]
+SourceRole = Literal["material", "reference"]
+SourceKind = Literal["text", "file", "url"]
+ProjectStatus = Literal[
+    "new", "queued", "running", "needs_review", "done", "failed", "blocked", "rejected"
+]
+SafetyDecision = Literal["allow", "review", "block"]
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+# --------------------------------------------------------------------------- project input
+
+
+class SubtitleStyle(Contract):
+    """How burned-in captions look; defaults respect each aspect's safe area."""
+
+    font: str = "DejaVu Sans"
+    size_ratio: float = Field(0.045, gt=0.01, le=0.2, description="font size / frame height")
+    primary_colour: str = Field("#FFFFFF", pattern=r"^#[0-9A-Fa-f]{6}$")
+    outline_colour: str = Field("#000000", pattern=r"^#[0-9A-Fa-f]{6}$")
+    outline: float = Field(3.0, ge=0, le=20)
+    bottom_margin_ratio: float = Field(0.12, ge=0, le=0.5, description="margin / frame height")
+    max_chars_per_line: int = Field(32, ge=8, le=80)
+
+
+class ProjectSettings(Contract):
+    aspect: Aspect = "9:16"
+    resolution: Resolution = "720p"
+    duration_seconds: float = Field(30.0, ge=5, le=900)
+    voice: str = "en-us"
+    language: str = "en"
+    max_cost_usd: float | None = Field(None, ge=0)
+    subtitle_style: SubtitleStyle = SubtitleStyle()
+
+
+class SourceInput(Contract):
+    """One row of `project_sources` as another service inserts it."""
+
+    id: int
+    role: SourceRole
+    kind: SourceKind
+    uri: str | None = None
+    content: str | None = None
+
+
+class Project(Contract):
+    id: str
+    owner_id: str
+    title: str
+    brief: str
+    settings: ProjectSettings
+    sources: list[SourceInput]
+
+
+# --------------------------------------------------------------------------- stage outputs
+
+
+class ExtractedSource(Contract):
+    source_id: int
+    role: SourceRole
+    kind: SourceKind
+    uri: str | None
+    title: str | None
+    text: str
+    sha256: str
+    char_count: int
+
+
+class Sources(Contract):
+    project_id: str
+    brief: str
+    items: list[ExtractedSource]
+
+    def by_role(self, role: SourceRole) -> list[ExtractedSource]:
+        return [s for s in self.items if s.role == role]
+
+    def get(self, source_id: int) -> ExtractedSource:
+        for item in self.items:
+            if item.source_id == source_id:
+                return item
+        raise KeyError(f"no source {source_id} in project {self.project_id}")
+
+
+class Citation(Contract):
+    """A character span [start, end) of one extracted source's text."""
+
+    source_id: int
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class KeyFact(Contract):
+    id: str = Field(pattern=r"^F\d+$")
+    text: str
+    citation: Citation
+
+
+class Research(Contract):
+    summary: str
+    key_facts: list[KeyFact]
+    topics: list[str]
+    outline: list[str]
+    open_questions: list[str]
+    provider: str
+
+    def fact(self, fact_id: str) -> KeyFact:
+        for fact in self.key_facts:
+            if fact.id == fact_id:
+                return fact
+        raise KeyError(fact_id)
+
+
+class SentenceLengths(Contract):
+    mean: float
+    median: float
+    p90: float
+
+
+class DnaProfile(Contract):
+    tone: str
+    energy: float = Field(ge=0, le=1)
+    formality: float = Field(ge=0, le=1)
+    words_per_minute: float = Field(gt=0)
+    sentence_length: SentenceLengths
+    signature_vocabulary: list[str]
+    hook_patterns: list[str]
+    cta_patterns: list[str]
+    audience: str
+    basis: str = Field(description="what the profile was measured from")
+    provider: str
+
+
+class CategoryScore(Contract):
+    category: str
+    score: float = Field(ge=0, le=1)
+    review_at: float
+    block_at: float
+    evidence: list[str] = []
+
+
+class SafetyReport(Contract):
+    decision: SafetyDecision
+    scores: list[CategoryScore]
+    reasons: list[str]
+    scope: Literal["input", "script"] = "input"
+    provider: str
+
+
+class Scene(Contract):
+    index: int
+    kind: Literal["hook", "body", "cta"] = "body"
+    narration: str
+    on_screen_text: str
+    visual_description: str
+    duration_seconds: float = Field(gt=0)
+    fact_ids: list[str] = []
+
+
+class Script(Contract):
+    title: str
+    hook: str
+    scenes: list[Scene]
+    call_to_action: str
+    words_per_minute: float
+    provider: str
+
+    @property
+    def estimated_duration_seconds(self) -> float:
+        return sum(scene.duration_seconds for scene in self.scenes)
+
+    @field_validator("scenes")
+    @classmethod
+    def _scenes_not_empty(cls, scenes: list[Scene]) -> list[Scene]:
+        if not scenes:
+            raise ValueError("a script needs at least one scene")
+        return scenes
+
+
+class EmbeddingsSummary(Contract):
+    model: str
+    dimension: int
+    chunk_count: int
+    chunks_by_kind: dict[str, int]
+    provider: str
+
+
+class StreamFacts(Contract):
+    codec: str
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+
+
+class ProbeFacts(Contract):
+    duration_seconds: float
+    size_bytes: int
+    bit_rate: int
+    video: list[StreamFacts]
+    audio: list[StreamFacts]
+
+
+class RenderResult(Contract):
+    video_uri: str
+    thumbnail_uri: str
+    srt_uri: str
+    vtt_uri: str
+    scene_frame_uris: list[str]
+    probe: ProbeFacts
+    width: int
+    height: int
+    narration_seconds: float
+    caption_count: int
+    encode_seconds: float
+    realtime_factor: float

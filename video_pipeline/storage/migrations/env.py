@@ -1,0 +1,23 @@
+"""Alembic environment: the URL comes from the caller's config or from Settings."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from video_pipeline.settings import load_settings
+from video_pipeline.storage.tables import metadata
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url") or load_settings().require_database_url()
+
+if context.is_offline_mode():
+    context.configure(url=url, target_metadata=metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=metadata)
+        with context.begin_transaction():
+            context.run_migrations()

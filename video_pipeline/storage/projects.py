@@ -1,0 +1,249 @@
+"""Reading and writing projects, their sources and their status."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+
+from video_pipeline.errors import PipelineInputError
+from video_pipeline.models import Project, ProjectSettings, ProjectStatus, SourceInput
+from video_pipeline.storage.tables import project_sources, projects, renders, stage_states
+
+
+def create_project(
+    engine: sa.Engine,
+    *,
+    owner_id: str,
+    title: str,
+    brief: str,
+    settings: ProjectSettings,
+    sources: Sequence[SourceInput],
+) -> str:
+    """Insert a project and its sources in one transaction; the sensor takes it from there."""
+    with engine.begin() as conn:
+        project_id = conn.execute(
+            sa.insert(projects)
+            .values(
+                owner_id=owner_id,
+                title=title,
+                brief=brief,
+                settings=settings.model_dump(mode="json", exclude_none=True),
+            )
+            .returning(projects.c.id)
+        ).scalar_one()
+        if sources:
+            conn.execute(
+                sa.insert(project_sources),
+                [
+                    {
+                        "project_id": project_id,
+                        "role": s.role,
+                        "kind": s.kind,
+                        "uri": s.uri,
+                        "content": s.content,
+                    }
+                    for s in sources
+                ],
+            )
+    return str(project_id)
+
+
+def is_project_id(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def load_project(engine: sa.Engine, project_id: str) -> Project:
+    """The project as the pipeline sees it; bad settings become a PipelineInputError."""
+    if not is_project_id(project_id):
+        raise PipelineInputError(f"'{project_id}' is not a project id (expected a UUID)")
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(projects).where(projects.c.id == project_id)).one_or_none()
+        if row is None:
+            raise PipelineInputError(f"project {project_id} does not exist")
+        source_rows = conn.execute(
+            sa.select(project_sources)
+            .where(project_sources.c.project_id == project_id)
+            .order_by(project_sources.c.id)
+        ).all()
+    try:
+        settings = ProjectSettings.model_validate(row.settings or {})
+    except ValidationError as exc:
+        raise PipelineInputError(f"project settings are invalid: {_explain(exc)}") from exc
+    try:
+        sources = [
+            SourceInput(id=s.id, role=s.role, kind=s.kind, uri=s.uri, content=s.content)
+            for s in source_rows
+        ]
+    except ValidationError as exc:
+        raise PipelineInputError(f"a project source is invalid: {_explain(exc)}") from exc
+    return Project(
+        id=str(row.id),
+        owner_id=row.owner_id,
+        title=row.title,
+        brief=row.brief,
+        settings=settings,
+        sources=sources,
+    )
+
+
+def _explain(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}" for err in exc.errors()
+    )
+
+
+def set_status(
+    engine: sa.Engine,
+    project_id: str,
+    status: ProjectStatus,
+    detail: str | None = None,
+    *,
+    only_from: Iterable[ProjectStatus] | None = None,
+) -> bool:
+    """Move a project to `status`; with `only_from`, only when it is in one of those states."""
+    query = (
+        sa.update(projects)
+        .where(projects.c.id == project_id)
+        .values(status=status, status_detail=detail, updated_at=sa.func.now())
+    )
+    if only_from is not None:
+        query = query.where(projects.c.status.in_(list(only_from)))
+    with engine.begin() as conn:
+        return conn.execute(query).rowcount > 0
+
+
+def set_stage_state(
+    engine: sa.Engine,
+    project_id: str,
+    stage: str,
+    state: str,
+    detail: str | None = None,
+    run_id: str | None = None,
+) -> None:
+    from sqlalchemy.dialects.postgresql import insert
+
+    values = {"state": state, "detail": detail, "run_id": run_id, "updated_at": sa.func.now()}
+    statement = insert(stage_states).values(project_id=project_id, stage=stage, **values)
+    with engine.begin() as conn:
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[stage_states.c.project_id, stage_states.c.stage], set_=values
+            )
+        )
+
+
+def intake_candidates(engine: sa.Engine, limit: int = 500) -> list[str]:
+    """Projects that still wait for a first run: the sensor's view of 'new'.
+
+    'queued' is included because a sensor tick that marked a project queued may have
+    failed before its run request was stored; the partition set decides what is new.
+    """
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(projects.c.id)
+            .where(projects.c.status.in_(["new", "queued"]))
+            .order_by(projects.c.created_at)
+            .limit(limit)
+        ).scalars()
+        return [str(r) for r in rows]
+
+
+def mark_queued(engine: sa.Engine, project_ids: Sequence[str]) -> None:
+    if not project_ids:
+        return
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(projects)
+            .where(projects.c.id.in_(list(project_ids)), projects.c.status == "new")
+            .values(
+                status="queued", status_detail="waiting for a run slot", updated_at=sa.func.now()
+            )
+        )
+
+
+def project_overview(engine: sa.Engine, project_id: str) -> dict[str, Any] | None:
+    """Status, per-stage state and the video's URI, for `project show`."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(projects).where(projects.c.id == project_id)).one_or_none()
+        if row is None:
+            return None
+        stages = conn.execute(
+            sa.select(stage_states)
+            .where(stage_states.c.project_id == project_id)
+            .order_by(stage_states.c.updated_at)
+        ).all()
+        render = conn.execute(
+            sa.select(renders).where(renders.c.project_id == project_id)
+        ).one_or_none()
+        source_count = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(project_sources)
+            .where(project_sources.c.project_id == project_id)
+        ).scalar_one()
+    return {
+        "id": str(row.id),
+        "owner_id": row.owner_id,
+        "title": row.title,
+        "status": row.status,
+        "status_detail": row.status_detail,
+        "settings": row.settings,
+        "sources": source_count,
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+        "stages": {
+            s.stage: {"state": s.state, "detail": s.detail, "run_id": s.run_id} for s in stages
+        },
+        "video_uri": render.video_uri if render else None,
+        "duration_seconds": render.duration_seconds if render else None,
+    }
+
+
+def list_projects(engine: sa.Engine, owner_id: str | None = None) -> list[dict[str, Any]]:
+    query = sa.select(
+        projects.c.id,
+        projects.c.owner_id,
+        projects.c.title,
+        projects.c.status,
+        projects.c.status_detail,
+        projects.c.created_at,
+        renders.c.video_uri,
+    ).select_from(projects.outerjoin(renders, renders.c.project_id == projects.c.id))
+    if owner_id is not None:
+        query = query.where(projects.c.owner_id == owner_id)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(projects.c.created_at.desc())).all()
+    return [
+        {
+            "id": str(r.id),
+            "owner_id": r.owner_id,
+            "title": r.title,
+            "status": r.status,
+            "status_detail": r.status_detail,
+            "created_at": r.created_at.isoformat(),
+            "video_uri": r.video_uri,
+        }
+        for r in rows
+    ]
+
+
+def failed_retryable_projects(engine: sa.Engine) -> list[str]:
+    """Failed projects whose failing stage broke for a transient reason, not bad input."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(projects.c.id)
+            .where(projects.c.status == "failed")
+            .where(
+                sa.exists().where(
+                    stage_states.c.project_id == projects.c.id, stage_states.c.state == "failed"
+                )
+            )
+        ).scalars()
+        return [str(r) for r in rows]

@@ -1,0 +1,182 @@
+"""The database schema. `projects` and `project_sources` are a public contract: other
+services create work by inserting rows there. The rest belongs to the pipeline.
+
+Alembic migrations create these tables; this module is what the code queries against.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from pgvector.sqlalchemy import Vector
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+metadata = sa.MetaData()
+
+PROJECT_STATUSES = (
+    "new",
+    "queued",
+    "running",
+    "needs_review",
+    "done",
+    "failed",
+    "blocked",
+    "rejected",
+)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column(
+        "id", UUID(as_uuid=False), primary_key=True, server_default=sa.text("gen_random_uuid()")
+    ),
+    sa.Column("owner_id", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("brief", sa.Text, nullable=False),
+    sa.Column("settings", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("status", sa.Text, nullable=False, server_default="new"),
+    sa.Column("status_detail", sa.Text),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.Column(
+        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+)
+
+project_sources = sa.Table(
+    "project_sources",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column(
+        "project_id",
+        UUID(as_uuid=False),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("uri", sa.Text),
+    sa.Column("content", sa.Text),
+)
+
+stage_outputs = sa.Table(
+    "stage_outputs",
+    metadata,
+    sa.Column(
+        "project_id",
+        UUID(as_uuid=False),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("stage", sa.Text, primary_key=True),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("payload", JSONB, nullable=False),
+    sa.Column("content_hash", sa.Text, nullable=False),
+    sa.Column("run_id", sa.Text),
+    sa.Column(
+        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+)
+
+stage_states = sa.Table(
+    "stage_states",
+    metadata,
+    sa.Column(
+        "project_id",
+        UUID(as_uuid=False),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("stage", sa.Text, primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("run_id", sa.Text),
+    sa.Column(
+        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+)
+
+retrievable_text = sa.Table(
+    "retrievable_text",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column(
+        "project_id",
+        UUID(as_uuid=False),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("owner_id", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("ref", sa.Text, nullable=False),
+    sa.Column("ordinal", sa.Integer, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("dimension", sa.Integer, nullable=False),
+    # No fixed dimension: one column serves every embedding model; each dimension gets its
+    # own partial HNSW index over a cast expression (see storage.vectors).
+    sa.Column("embedding", Vector(), nullable=False),
+    sa.Index("ix_retrievable_text_owner_model", "owner_id", "model"),
+    sa.Index("ix_retrievable_text_project", "project_id"),
+)
+
+renders = sa.Table(
+    "renders",
+    metadata,
+    sa.Column(
+        "project_id",
+        UUID(as_uuid=False),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("video_uri", sa.Text, nullable=False),
+    sa.Column("thumbnail_uri", sa.Text, nullable=False),
+    sa.Column("srt_uri", sa.Text, nullable=False),
+    sa.Column("vtt_uri", sa.Text, nullable=False),
+    sa.Column("duration_seconds", sa.Float, nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("probe", JSONB, nullable=False),
+    sa.Column(
+        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+)
+
+provider_usage = sa.Table(
+    "provider_usage",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column(
+        "project_id",
+        UUID(as_uuid=False),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("stage", sa.Text, nullable=False),
+    sa.Column("run_id", sa.Text),
+    sa.Column("provider", sa.Text, nullable=False),
+    sa.Column("capability", sa.Text, nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("input_units", sa.Integer, nullable=False),
+    sa.Column("output_units", sa.Integer, nullable=False),
+    sa.Column("unit", sa.Text, nullable=False),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("cost_usd", sa.Numeric(12, 6), nullable=False),
+    sa.Column("cached", sa.Boolean, nullable=False),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+)
+
+response_cache = sa.Table(
+    "response_cache",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+)
