@@ -1,0 +1,320 @@
+"""An extractive script: research facts read verbatim, framed by a hook and a call to action
+in the creator's measured patterns, sized to the target duration at the creator's pace."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from video_pipeline.errors import PipelineInputError
+from video_pipeline.models import DnaProfile, ProjectSettings, Research, Scene, Script
+from video_pipeline.stages.research import MAX_FACTS
+from video_pipeline.stages.script import DURATION_TOLERANCE
+from video_pipeline.text.normalise import squash
+from video_pipeline.text.words import keywords, stems, words
+
+PACE_SLACK = 0.08
+"""How far the script may speed up or slow down from the creator's pace to hit the duration;
+well inside the pacing check's tolerance."""
+_CLOSE_ENOUGH = 0.04
+_FACT_ID = re.compile(r"\bF\d+\b")
+_YEAR = re.compile(r"\b(1\d{3}|20\d{2})\b")
+_NUMBER_PHRASE = re.compile(
+    r"\d[\d,.]*(?:\s+(?:to|and|or)\s+\d[\d,.]*)?(?:\s+[A-Za-z°%][\w°%'-]*){1,2}"
+)
+
+
+@dataclass(frozen=True)
+class _Line:
+    """A candidate body scene: one fact, or the summary as a recap of several facts."""
+
+    narration: str
+    fact_ids: tuple[str, ...]
+    priority: float
+    order: int
+    section: str
+
+    @property
+    def word_count(self) -> int:
+        return len(words(self.narration))
+
+
+@dataclass(frozen=True)
+class _Plan:
+    hook: str
+    body: tuple[_Line, ...]
+    cta: str
+
+    @property
+    def word_count(self) -> int:
+        return len(words(self.hook)) + len(words(self.cta)) + sum(b.word_count for b in self.body)
+
+
+def extractive_script(
+    title: str,
+    brief: str,
+    research: Research,
+    dna: DnaProfile,
+    settings: ProjectSettings,
+    provider: str,
+) -> Script:
+    if not research.key_facts:
+        raise PipelineInputError("The research has no key facts to build a script from.")
+    target = settings.duration_seconds * dna.words_per_minute / 60
+    lines = _fact_lines(research, brief)
+    plan = _best_plan(title, dna, lines, target)
+    if plan.word_count < target * (1 - DURATION_TOLERANCE) * (1 - PACE_SLACK):
+        recap = _recap_line(research, len(lines))
+        if recap is not None:
+            plan = _best_plan(title, dna, [*lines, recap], target)
+    pace = _pace(plan.word_count, settings.duration_seconds, dna.words_per_minute)
+    _check_fits(plan, pace, settings.duration_seconds, len(research.key_facts))
+    return _script(title, plan, pace, settings, provider)
+
+
+def _fact_lines(research: Research, brief: str) -> list[_Line]:
+    """Facts in outline order; priority favours summary facts, the brief and concrete numbers."""
+    order: list[str] = []
+    sections: dict[str, str] = {}
+    for entry in research.outline:
+        section = _FACT_ID.sub("", entry).strip(" ()[],:-") or entry
+        for fact_id in _FACT_ID.findall(entry):
+            if fact_id not in order:
+                order.append(fact_id)
+                sections[fact_id] = section
+    order += [fact.id for fact in research.key_facts if fact.id not in order]
+    summary, brief_stems = squash(research.summary), stems(brief)
+    lines = []
+    for position, fact_id in enumerate(order):
+        try:
+            fact = research.fact(fact_id)
+        except KeyError:
+            continue
+        text = squash(fact.text)
+        overlap = len(stems(text) & brief_stems) / max(1, min(6, len(brief_stems)))
+        priority = (
+            (2.0 if text in summary else 0.0)
+            + overlap
+            + (0.3 if any(ch.isdigit() for ch in text) else 0.0)
+            + 0.2 / (1 + position)
+        )
+        lines.append(_Line(text, (fact.id,), priority, position, sections.get(fact_id, "")))
+    return lines
+
+
+def _recap_line(research: Research, order: int) -> _Line | None:
+    """The summary read as a recap, when every one of its sentences is a listed fact."""
+    facts = [f for f in research.key_facts if squash(f.text) in squash(research.summary)]
+    covered = sum(len(words(f.text)) for f in facts)
+    if not facts or covered < 0.8 * len(words(research.summary)):
+        return None
+    narration = f"To recap: {squash(research.summary)}"
+    return _Line(narration, tuple(f.id for f in facts), 0.0, order, "")
+
+
+def _best_plan(title: str, dna: DnaProfile, lines: list[_Line], target: float) -> _Plan:
+    """Pick hook, call to action and a subset of lines whose length is nearest the target;
+    among plans within a few percent, the one with the most important facts wins."""
+    best: tuple[float, float] | None = None
+    chosen: _Plan | None = None
+    subsets = _subsets_by_length(lines)
+    for hook_template in _hooks(title, dna):
+        for cta in _ctas(dna):
+            for length, (priority, subset) in subsets.items():
+                facts = sum(len(line.fact_ids) == 1 for line in subset)
+                hook = hook_template.replace("{n}", str(facts))
+                total = len(words(hook)) + len(words(cta)) + length
+                miss = abs(total - target) / target
+                key = (0.0 if miss <= _CLOSE_ENOUGH else miss, -priority)
+                if best is None or key < best:
+                    best = key
+                    chosen = _Plan(hook, tuple(sorted(subset, key=lambda s: s.order)), cta)
+    assert chosen is not None  # lines is never empty
+    return chosen
+
+
+def _subsets_by_length(lines: list[_Line]) -> dict[int, tuple[float, tuple[_Line, ...]]]:
+    """For every reachable total word count, the non-empty subset with the highest priority."""
+    table: dict[int, tuple[float, tuple[_Line, ...]]] = {}
+    for line in lines:
+        updates: dict[int, tuple[float, tuple[_Line, ...]]] = {
+            line.word_count: (line.priority, (line,))
+        }
+        for length, (priority, subset) in table.items():
+            updates[length + line.word_count] = (priority + line.priority, (*subset, line))
+        for length, entry in updates.items():
+            if length not in table or entry[0] > table[length][0]:
+                table[length] = entry
+    return table
+
+
+def _pace(word_count: int, duration: float, wpm: float) -> float:
+    exact = word_count * 60 / duration
+    return min(wpm * (1 + PACE_SLACK), max(wpm * (1 - PACE_SLACK), exact))
+
+
+def _check_fits(plan: _Plan, pace: float, duration: float, fact_count: int) -> None:
+    spoken = plan.word_count / pace * 60
+    if spoken < duration * (1 - DURATION_TOLERANCE):
+        most = f"set the duration to at most {max(5, int(spoken))} s"
+        advice = (
+            f"Research keeps at most {MAX_FACTS} key facts, so {most}."
+            if fact_count >= MAX_FACTS
+            else f"Add source material with more concrete facts, or {most}."
+        )
+        raise PipelineInputError(
+            f"The material is too short for a {duration:g} s video: its {fact_count} key facts "
+            f"give about {spoken:.0f} s of narration at {pace:.0f} words/min. {advice}"
+        )
+    if spoken > duration * (1 + DURATION_TOLERANCE):
+        raise PipelineInputError(
+            f"A {duration:g} s video is too short for even the shortest fact: the hook, one "
+            f"fact and the call to action take about {spoken:.0f} s at {pace:.0f} words/min. "
+            f"Set the duration to at least {int(spoken) + 1} s."
+        )
+
+
+def _script(
+    title: str, plan: _Plan, pace: float, settings: ProjectSettings, provider: str
+) -> Script:
+    def seconds(text: str) -> float:
+        return round(len(words(text)) / pace * 60, 2)
+
+    scenes = [
+        Scene(
+            index=0,
+            kind="hook",
+            narration=plan.hook,
+            on_screen_text=_short(title, 7),
+            visual_description=_card(_short(title, 7), settings, "opening card with the title"),
+            duration_seconds=seconds(plan.hook),
+        )
+    ]
+    for line in plan.body:
+        label = _label(line)
+        scenes.append(
+            Scene(
+                index=len(scenes),
+                kind="body",
+                narration=line.narration,
+                on_screen_text=label,
+                visual_description=_card(label, settings, f"section “{line.section or title}”"),
+                duration_seconds=seconds(line.narration),
+                fact_ids=list(line.fact_ids),
+            )
+        )
+    cta_label = _short(plan.cta, 6)
+    scenes.append(
+        Scene(
+            index=len(scenes),
+            kind="cta",
+            narration=plan.cta,
+            on_screen_text=cta_label,
+            visual_description=_card(cta_label, settings, "closing card"),
+            duration_seconds=seconds(plan.cta),
+        )
+    )
+    return Script(
+        title=title,
+        hook=plan.hook,
+        scenes=scenes,
+        call_to_action=plan.cta,
+        words_per_minute=round(pace, 1),
+        provider=provider,
+    )
+
+
+def _hooks(title: str, dna: DnaProfile) -> list[str]:
+    """Hook templates (shortest first) in the creator's first recognised opening pattern.
+
+    They frame the subject and make no claim of their own; `{n}` is the number of facts.
+    """
+    subject = _subject(title)
+    templates = {
+        "imperative": [
+            f"Stop for a second and look at {subject}.",
+            f"Stop scrolling for a moment: let's look at {subject}.",
+        ],
+        "question": [
+            f"What do you know about {subject}?",
+            f"Quick question: what do you really know about {subject}? Let's find out.",
+        ],
+        "you-address": [
+            f"Here's what you should know about {subject}.",
+            f"If you have a minute, here's what you should know about {subject}.",
+        ],
+        "number": [
+            f"{{n}} facts about {subject}.",
+            f"Here are {{n}} facts about {subject}, straight from the sources.",
+        ],
+        "statement": [
+            f"This is {subject}.",
+            f"Let's look at {subject}, one fact at a time.",
+        ],
+    }
+    for pattern in dna.hook_patterns:
+        label = pattern.split(":")[0].strip().lower()
+        if label in templates:
+            short, long = templates[label]
+            return [short, f"{short} Let's go.", long]
+    short, long = templates["statement"]
+    return [short, long]
+
+
+_CTA_PHRASES = {
+    "follow": ("Follow for more.", "Follow for more videos like this one."),
+    "comment": (
+        "Tell me in the comments.",
+        "Which fact surprised you most? Tell me in the comments.",
+    ),
+    "subscribe": ("Subscribe for more.", "Subscribe for more videos like this one."),
+    "share": ("Share this with a friend.", "Share this with someone who would enjoy it."),
+    "like": ("Leave a like if you learned something.", "Leave a like if you learned something."),
+    "save": ("Save this for later.", "Save this so you can come back to it."),
+}
+
+
+def _ctas(dna: DnaProfile) -> list[str]:
+    """Call-to-action variants in the creator's measured patterns (follow when none)."""
+    verbs = [p.split(":")[0].strip().lower() for p in dna.cta_patterns]
+    known = [v for v in verbs if v in _CTA_PHRASES] or ["follow"]
+    first_short, first_long = _CTA_PHRASES[known[0]]
+    variants = [first_short, first_long]
+    if len(known) > 1:
+        second_short = _CTA_PHRASES[known[1]][0]
+        variants += [f"{first_short} {second_short}", f"{first_long} {second_short}"]
+    return variants
+
+
+def _subject(title: str) -> str:
+    """The title as it reads mid-sentence ("How bees fly" -> "how bees fly")."""
+    title = squash(title).rstrip(".!?")
+    if len(title) > 1 and title[0].isupper() and title[1].islower():
+        return title[0].lower() + title[1:]
+    return title
+
+
+def _label(line: _Line) -> str:
+    """A short on-screen label for a fact: its year and key phrase, its number, or key phrase."""
+    text = line.narration
+    phrase = keywords(text, top=1, max_ngram=3)
+    key = phrase[0][0].capitalize() if phrase else line.section
+    year = _YEAR.search(text)
+    if year:
+        return _short(f"{year.group(0)} · {key}", 6)
+    number = _NUMBER_PHRASE.search(text)
+    if number:
+        return _short(number.group(0).rstrip(".,;:"), 6)
+    return _short(key, 6)
+
+
+def _short(text: str, max_words: int) -> str:
+    tokens = squash(text).rstrip(".!,;:").split()
+    return " ".join(tokens) if len(tokens) <= max_words else " ".join(tokens[:max_words]) + "…"
+
+
+def _card(label: str, settings: ProjectSettings, role: str) -> str:
+    return (
+        f"Title card, {settings.aspect} frame: “{label}” in large bold type on a plain "
+        f"background; {role}."
+    )

@@ -1,0 +1,127 @@
+"""The sources stage: extract normalised text, with a hash, from each of a project's sources."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from pydantic import BaseModel, Field
+
+from video_pipeline.errors import PipelineInputError
+from video_pipeline.models import ExtractedSource, Project, SourceInput, Sources
+from video_pipeline.stages.fetch import FetchLimits, fetch
+from video_pipeline.stages.formats import (
+    FORMATS_BY_CONTENT_TYPE,
+    FORMATS_BY_SUFFIX,
+    Document,
+    convert,
+)
+from video_pipeline.text.normalise import normalise_whitespace
+
+
+class IngestLimits(BaseModel):
+    max_bytes: int = Field(10 * 1024 * 1024, gt=0, description="largest source accepted")
+    timeout_seconds: float = Field(15.0, gt=0)
+    max_redirects: int = Field(5, ge=0)
+    allow_loopback: bool = Field(False, description="only for tests against a local server")
+    base_dir: Path | None = Field(None, description="where relative file paths are resolved")
+
+
+def extract_sources(project: Project, limits: IngestLimits | None = None) -> Sources:
+    """Extract every source of `project`; the first bad source stops with a message naming it."""
+    limits = limits or IngestLimits()
+    if not project.title.strip():
+        raise PipelineInputError(f"Project {project.id} has no title: give the video a title.")
+    if not project.brief.strip():
+        raise PipelineInputError(
+            f"Project {project.id} has an empty brief: describe in a sentence or two "
+            "what the video should be about."
+        )
+    items = []
+    for source in project.sources:
+        try:
+            items.append(extract_source(source, limits))
+        except PipelineInputError as exc:
+            raise PipelineInputError(f"{describe(source)}: {exc}") from exc
+    return Sources(project_id=project.id, brief=normalise_whitespace(project.brief), items=items)
+
+
+def describe(source: SourceInput) -> str:
+    """How a message names a source, e.g. "Source 3 (file notes.pdf)"."""
+    if source.kind == "text":
+        return f"Source {source.id} (inline text)"
+    return f"Source {source.id} ({source.kind} {source.uri})"
+
+
+def extract_source(source: SourceInput, limits: IngestLimits) -> ExtractedSource:
+    if source.kind == "text":
+        document = Document(source.content or "", None)
+    elif source.kind == "file":
+        document = _from_file(_required_uri(source), limits)
+    elif source.kind == "url":
+        document = _from_url(_required_uri(source), limits)
+    else:
+        raise PipelineInputError(
+            f"unsupported source kind {source.kind!r}; use 'text', 'file' or 'url'"
+        )
+    text = normalise_whitespace(document.text)
+    if not text:
+        raise PipelineInputError("the source is empty: it contains no readable text")
+    return ExtractedSource(
+        source_id=source.id,
+        role=source.role,
+        kind=source.kind,
+        uri=source.uri,
+        title=normalise_whitespace(document.title) if document.title else None,
+        text=text,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        char_count=len(text),
+    )
+
+
+def _required_uri(source: SourceInput) -> str:
+    if not source.uri or not source.uri.strip():
+        raise PipelineInputError(f"a {source.kind} source needs a uri")
+    return source.uri.strip()
+
+
+def _from_file(uri: str, limits: IngestLimits) -> Document:
+    path = Path(unquote(urlparse(uri).path)) if uri.startswith("file://") else Path(uri)
+    if not path.is_absolute() and limits.base_dir is not None:
+        path = limits.base_dir / path
+    fmt = FORMATS_BY_SUFFIX.get(path.suffix.lower())
+    if fmt is None:
+        raise PipelineInputError(
+            f"unsupported file type {path.suffix or '(no extension)'!r}; "
+            f"supported: {', '.join(sorted(FORMATS_BY_SUFFIX))}"
+        )
+    if not path.is_file():
+        raise PipelineInputError(f"file not found: {path}")
+    if path.stat().st_size > limits.max_bytes:
+        raise PipelineInputError(
+            f"the file is too large ({path.stat().st_size / 1_000_000:.1f} MB; "
+            f"the limit is {limits.max_bytes / 1_000_000:g} MB)"
+        )
+    return convert(path.read_bytes(), fmt)
+
+
+def _from_url(uri: str, limits: IngestLimits) -> Document:
+    fetched = fetch(
+        uri,
+        FetchLimits(
+            max_bytes=limits.max_bytes,
+            timeout_seconds=limits.timeout_seconds,
+            allow_loopback=limits.allow_loopback,
+            max_redirects=limits.max_redirects,
+        ),
+    )
+    fmt = FORMATS_BY_CONTENT_TYPE.get(fetched.content_type or "") or FORMATS_BY_SUFFIX.get(
+        Path(urlparse(fetched.url).path).suffix.lower()
+    )
+    if fmt is None:
+        raise PipelineInputError(
+            f"unsupported content type {fetched.content_type or '(none)'!r}; "
+            "a URL must serve HTML, plain text, Markdown, CSV or PDF"
+        )
+    return convert(fetched.body, fmt, fetched.charset)

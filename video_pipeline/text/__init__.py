@@ -1,0 +1,1 @@
+"""Small text utilities shared by the offline providers and the stages."""

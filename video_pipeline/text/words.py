@@ -1,0 +1,97 @@
+"""Tokenising, stopwords and keyword extraction."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import yake
+
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?(?:[.,][0-9]+)*")
+
+_STOPWORD_TEXT = """
+    a about above after again against all also am an and any are aren't as at be because been
+    before being below between both but by can can't could couldn't did didn't do does doesn't
+    doing don't down during each even ever every few for from further get gets got had hadn't
+    has hasn't have haven't having he he'd he'll he's her here here's hers herself him himself
+    his how how's i i'd i'll i'm i've if in into is isn't it it's its itself just let's like
+    made make many may me might more most much must my myself no nor not now of off on once
+    one only or other ought our ours ourselves out over own same she she'd she'll she's should
+    shouldn't so some such than that that's the their theirs them themselves then there
+    there's these they they'd they'll they're they've this those through to too under until up
+    upon us very was wasn't we we'd we'll we're we've were weren't what what's when when's
+    where where's which while who who's whom why why's will with won't would wouldn't yet you
+    you'd you'll you're you've your yours yourself yourselves
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents and unify apostrophes, for matching."""
+    decomposed = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words(text: str) -> list[str]:
+    """Folded word tokens (numbers included)."""
+    return _WORD.findall(fold(text))
+
+
+def content_words(text: str) -> list[str]:
+    """Word tokens without stopwords and one-letter tokens."""
+    return [w for w in words(text) if w not in STOPWORDS and len(w) > 1]
+
+
+def keywords(text: str, top: int, max_ngram: int = 2) -> list[tuple[str, float]]:
+    """Key phrases by YAKE, best first, with a weight in (0, 1] (1 for the best).
+
+    Word forms of an earlier phrase ("hives" after "hive") are dropped; phrases that share
+    only some words with a better one ("bees" after "worker bees") are kept.
+    """
+    if not text.strip():
+        return []
+    extractor = yake.KeywordExtractor(lan="en", n=max_ngram, top=top * 2, dedupLim=0.7)
+    seen: set[frozenset[str]] = set()
+    ranked: list[str] = []
+    for phrase, _score in extractor.extract_keywords(text):
+        key = fold(phrase)
+        forms = frozenset(stems(key))
+        if forms and forms not in seen and not all(w.isdigit() for w in forms):
+            seen.add(forms)
+            ranked.append(key)
+    ranked = ranked[:top]
+    return [(phrase, 1.0 / (1.0 + 0.15 * rank)) for rank, phrase in enumerate(ranked)]
+
+
+def stem(word: str) -> str:
+    """A deliberately crude plural stripper, only for matching word forms ("bees" ~ "bee")."""
+    if word.endswith("'s"):
+        return word[:-2]
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes", "zes")):
+        return word[:-2]
+    if word.endswith("s") and len(word) > 3 and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def stems(text: str) -> set[str]:
+    """The stems of the content words of `text`."""
+    return {stem(w) for w in content_words(text)}
+
+
+def support(claim: str, evidence: str) -> float:
+    """Share of the claim's content-word stems that also occur in the evidence (1.0 if none)."""
+    claimed = stems(claim)
+    return len(claimed & stems(evidence)) / len(claimed) if claimed else 1.0
+
+
+def contains(haystack: str, needle: str) -> bool:
+    """Whether `needle` occurs in `haystack`, ignoring case, accents and whitespace."""
+    return " ".join(fold(needle).split()) in " ".join(fold(haystack).split())
+
+
+def word_set(text: str) -> frozenset[str]:
+    """A set of words written as one whitespace-separated string (for lexicons)."""
+    return frozenset(text.split())

@@ -1,0 +1,148 @@
+"""Scripts sized to the target duration at the creator's pace, grounded in research facts."""
+
+from __future__ import annotations
+
+import pytest
+
+from video_pipeline.errors import PipelineInputError
+from video_pipeline.models import (
+    Citation,
+    DnaProfile,
+    KeyFact,
+    Project,
+    ProjectSettings,
+    Research,
+    Script,
+)
+from video_pipeline.providers.offline.content import OfflineContent
+from video_pipeline.stages.script import grounding_problems, pacing_problems, run_script
+from video_pipeline.text.words import words
+
+
+def write(
+    demo: Project, research: Research, dna: DnaProfile, content: OfflineContent, seconds: float
+) -> Script:
+    settings = demo.settings.model_copy(update={"duration_seconds": seconds})
+    return run_script(demo.title, demo.brief, research, dna, settings, content)
+
+
+@pytest.mark.parametrize("seconds", [15, 30, 60, 120])
+def test_script_fits_duration_and_pace_and_is_grounded(
+    demo: Project,
+    demo_research: Research,
+    demo_dna: DnaProfile,
+    content: OfflineContent,
+    seconds: float,
+) -> None:
+    script = write(demo, demo_research, demo_dna, content, seconds)
+    settings = ProjectSettings(duration_seconds=seconds)
+    assert pacing_problems(script, demo_dna, settings) == []
+    assert grounding_problems(script, demo_research) == []
+    assert abs(script.estimated_duration_seconds - seconds) <= 0.1 * seconds
+    assert (
+        abs(script.words_per_minute - demo_dna.words_per_minute) <= 0.15 * demo_dna.words_per_minute
+    )
+    kinds = [scene.kind for scene in script.scenes]
+    assert kinds[0] == "hook" and kinds[-1] == "cta" and set(kinds[1:-1]) == {"body"}
+    assert [scene.index for scene in script.scenes] == list(range(len(script.scenes)))
+    for scene in script.scenes:
+        assert len(scene.on_screen_text.split()) <= 8
+        assert scene.visual_description.startswith("Title card")
+    for scene in script.scenes[1:-1]:
+        assert scene.narration == " ".join(demo_research.fact(i).text for i in scene.fact_ids)
+
+
+def test_longer_videos_use_more_facts_in_outline_order(
+    demo: Project, demo_research: Research, demo_dna: DnaProfile, content: OfflineContent
+) -> None:
+    short = write(demo, demo_research, demo_dna, content, 15)
+    long = write(demo, demo_research, demo_dna, content, 120)
+    assert len(long.scenes) > len(short.scenes)
+    order = [int(i[1:]) for scene in long.scenes for i in scene.fact_ids]
+    assert order == sorted(order)
+
+
+def test_hook_and_call_to_action_follow_the_creator_patterns(
+    demo: Project, demo_research: Research, demo_dna: DnaProfile, content: OfflineContent
+) -> None:
+    script = write(demo, demo_research, demo_dna, content, 60)
+    assert script.hook.startswith("Stop")  # the reference opens with "Okay, stop scrolling."
+    assert "comments" in script.call_to_action  # it closes with "Tell me in the comments."
+    assert script.provider == "offline"
+
+
+def test_tampered_script_is_reported(
+    demo: Project, demo_research: Research, demo_dna: DnaProfile, content: OfflineContent
+) -> None:
+    script = write(demo, demo_research, demo_dna, content, 30)
+    scenes = [scene.model_copy(deep=True) for scene in script.scenes]
+    scenes[1].fact_ids = ["F99"]
+    scenes[2].narration = "Honeybees were first domesticated on the Moon in 1969 by astronauts."
+    scenes[-1].fact_ids = ["F404"]
+    tampered = script.model_copy(update={"scenes": scenes})
+    problems = grounding_problems(tampered, demo_research)
+    assert "scene 1 cites unknown fact ids: F99" in problems
+    assert "scene 1 states facts but cites none from the research" in problems
+    assert any(p.startswith("scene 2: “Honeybees were first domesticated") for p in problems)
+    assert f"scene {scenes[-1].index} cites unknown fact ids: F404" in problems
+
+
+def test_pacing_problems_are_reported(
+    demo: Project, demo_research: Research, demo_dna: DnaProfile, content: OfflineContent
+) -> None:
+    script = write(demo, demo_research, demo_dna, content, 30)
+    slow = script.model_copy(
+        update={
+            "scenes": [
+                s.model_copy(update={"duration_seconds": s.duration_seconds * 2})
+                for s in script.scenes
+            ]
+        }
+    )
+    problems = pacing_problems(slow, demo_dna, ProjectSettings(duration_seconds=30))
+    assert any("more than 10% off the 30 s target" in p for p in problems)
+    assert any(p.startswith("the script is paced at") for p in problems)
+    assert any(p.startswith("scene 1 has") for p in problems)
+
+
+def test_material_far_too_short_for_the_duration_is_refused(
+    demo: Project, demo_research: Research, demo_dna: DnaProfile, content: OfflineContent
+) -> None:
+    thin = demo_research.model_copy(update={"key_facts": demo_research.key_facts[:5]})
+    with pytest.raises(PipelineInputError, match=r"300 s video: its 5 key facts.*Add source"):
+        write(demo, thin, demo_dna, content, 300)
+
+
+def test_summary_recap_fills_a_gap_without_new_claims(
+    demo: Project, demo_research: Research, demo_dna: DnaProfile, content: OfflineContent
+) -> None:
+    facts = demo_research.key_facts
+    words_available = sum(len(words(f.text)) for f in facts)
+    seconds = round(words_available / demo_dna.words_per_minute * 60 * 1.4)
+    script = write(demo, demo_research, demo_dna, content, seconds)
+    recap = [s for s in script.scenes if s.narration.startswith("To recap:")]
+    assert len(recap) == 1 and len(recap[0].fact_ids) == 3
+    assert grounding_problems(script, demo_research) == []
+    assert pacing_problems(script, demo_dna, ProjectSettings(duration_seconds=seconds)) == []
+
+
+def test_duration_too_short_for_any_fact_is_refused(
+    demo: Project, demo_dna: DnaProfile, content: OfflineContent
+) -> None:
+    long_fact = "word " * 60
+    research = Research(
+        summary=long_fact,
+        key_facts=[
+            KeyFact(
+                id="F1",
+                text=long_fact.strip() + ".",
+                citation=Citation(source_id=1, start=0, end=1),
+            )
+        ],
+        topics=[],
+        outline=[],
+        open_questions=[],
+        provider="offline",
+    )
+    with pytest.raises(PipelineInputError, match="Set the duration to at least"):
+        write(demo, research, demo_dna, content, 5)
