@@ -1,0 +1,203 @@
+"""Research, style profiling and scripting with OpenAI chat models and Structured Outputs."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from video_pipeline.models import (
+    Citation,
+    DnaProfile,
+    ExtractedSource,
+    KeyFact,
+    ProjectSettings,
+    Research,
+    Scene,
+    Script,
+    SentenceLengths,
+)
+from video_pipeline.providers.base import ProviderError
+from video_pipeline.providers.openai import prompts
+from video_pipeline.providers.openai.calls import BudgetHook, Calls, ResponseCache, UsageSink
+from video_pipeline.providers.openai.client import OpenAIConnection
+from video_pipeline.providers.openai.quotes import locate_quote
+from video_pipeline.providers.openai.replies import DnaReply, ResearchReply, ScriptReply
+from video_pipeline.providers.openai.structured import ask
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_MIN_SCENE_SECONDS = 1.5
+
+
+def sentence_lengths(texts: list[str]) -> SentenceLengths:
+    """Words per sentence, measured rather than asked for."""
+    counts = [
+        len(sentence.split())
+        for text in texts
+        for sentence in _SENTENCE_END.split(" ".join(text.split()))
+        if sentence.strip()
+    ] or [0]
+    return SentenceLengths(
+        mean=float(np.mean(counts)),
+        median=float(np.median(counts)),
+        p90=float(np.percentile(counts, 90)),
+    )
+
+
+def _cite(reply: ResearchReply, material: list[ExtractedSource], model: str) -> list[KeyFact]:
+    """Key facts whose quote is found in a source; the named source is searched first."""
+    facts: list[KeyFact] = []
+    for fact in reply.facts:
+        named = [s for s in material if s.source_id == fact.source_id]
+        for source in named + [s for s in material if s.source_id != fact.source_id]:
+            span = locate_quote(source.text, fact.quote)
+            if span is not None:
+                citation = Citation(source_id=source.source_id, start=span[0], end=span[1])
+                facts.append(KeyFact(id=f"F{len(facts) + 1}", text=fact.text, citation=citation))
+                break
+    if reply.facts and not facts:
+        raise ProviderError(
+            f"{model} quoted none of its facts from the sources, so none can be cited; "
+            "run research again or check that the sources contain readable text."
+        )
+    return facts
+
+
+class OpenAIContent:
+    name = "openai"
+
+    def __init__(
+        self,
+        connection: OpenAIConnection,
+        *,
+        usage_sink: UsageSink,
+        cache: ResponseCache | None = None,
+        budget: BudgetHook | None = None,
+    ) -> None:
+        self._calls = Calls(connection, usage_sink=usage_sink, cache=cache, budget=budget)
+        self._connection = connection
+
+    def research(self, brief: str, material: list[ExtractedSource]) -> Research:
+        model = self._connection.models.research
+        user = prompts.as_json(
+            {
+                "brief": brief,
+                "sources": prompts.source_payload(material, self._connection.max_prompt_chars),
+            }
+        )
+
+        def convert(reply: ResearchReply) -> Research:
+            return Research(
+                summary=reply.summary,
+                key_facts=_cite(reply, material, model),
+                topics=reply.topics,
+                outline=reply.outline,
+                open_questions=reply.open_questions,
+                provider=f"openai:{model}",
+            )
+
+        return ask(
+            self._calls,
+            capability="research",
+            model=model,
+            system=prompts.RESEARCH,
+            user=user,
+            reply_model=ResearchReply,
+            max_output_tokens=4000,
+            convert=convert,
+        )
+
+    def dna_profile(self, references: list[ExtractedSource]) -> DnaProfile:
+        if not references:
+            raise ProviderError(
+                "a style profile needs at least one reference source (a past script or "
+                "transcript); add one to the project."
+            )
+        model = self._connection.models.dna
+        user = prompts.as_json(
+            {"references": prompts.source_payload(references, self._connection.max_prompt_chars)}
+        )
+        words = sum(len(source.text.split()) for source in references)
+
+        def convert(reply: DnaReply) -> DnaProfile:
+            return DnaProfile(
+                tone=reply.tone,
+                energy=min(max(reply.energy, 0.0), 1.0),
+                formality=min(max(reply.formality, 0.0), 1.0),
+                words_per_minute=min(max(reply.words_per_minute, 90.0), 220.0),
+                sentence_length=sentence_lengths([source.text for source in references]),
+                signature_vocabulary=reply.signature_vocabulary,
+                hook_patterns=reply.hook_patterns,
+                cta_patterns=reply.cta_patterns,
+                audience=reply.audience,
+                basis=(
+                    f"{len(references)} reference source(s), {words} words; style judged by "
+                    f"{model}, sentence lengths measured"
+                ),
+                provider=f"openai:{model}",
+            )
+
+        return ask(
+            self._calls,
+            capability="dna_profile",
+            model=model,
+            system=prompts.DNA,
+            user=user,
+            reply_model=DnaReply,
+            max_output_tokens=1500,
+            convert=convert,
+        )
+
+    def write_script(
+        self, title: str, brief: str, research: Research, dna: DnaProfile, settings: ProjectSettings
+    ) -> Script:
+        model = self._connection.models.script
+        system, user = prompts.script_request(title, brief, research, dna, settings)
+        target_words = settings.duration_seconds / 60 * dna.words_per_minute
+        known_facts = {fact.id for fact in research.key_facts}
+
+        def convert(reply: ScriptReply) -> Script:
+            if not reply.scenes:
+                raise ProviderError(f"{model} wrote a script with no scenes; run the step again.")
+            invented = sorted({i for s in reply.scenes for i in s.fact_ids} - known_facts)
+            if invented:
+                raise ProviderError(
+                    f"{model}'s script cites facts that are not in the research "
+                    f"({', '.join(invented)}); run the script step again."
+                )
+            scenes = [
+                Scene(
+                    index=index,
+                    kind=scene.kind,
+                    narration=scene.narration,
+                    on_screen_text=scene.on_screen_text,
+                    visual_description=scene.visual_description,
+                    duration_seconds=max(
+                        len(scene.narration.split()) / dna.words_per_minute * 60,
+                        _MIN_SCENE_SECONDS,
+                    ),
+                    fact_ids=scene.fact_ids,
+                )
+                for index, scene in enumerate(reply.scenes)
+            ]
+            hook = next((s for s in scenes if s.kind == "hook"), scenes[0])
+            cta = next((s for s in reversed(scenes) if s.kind == "cta"), scenes[-1])
+            return Script(
+                title=title,
+                hook=hook.narration,
+                scenes=scenes,
+                call_to_action=cta.narration,
+                words_per_minute=dna.words_per_minute,
+                provider=f"openai:{model}",
+            )
+
+        return ask(
+            self._calls,
+            capability="script",
+            model=model,
+            system=system,
+            user=user,
+            reply_model=ScriptReply,
+            max_output_tokens=min(1000 + round(target_words * 3), 16_000),
+            convert=convert,
+        )

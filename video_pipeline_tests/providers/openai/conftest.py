@@ -1,0 +1,56 @@
+"""A fake OpenAI server per test, and providers wired to it through the real client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from video_pipeline.providers.base import UsageRecord
+from video_pipeline.providers.openai import OpenAIConnection, RetrySettings
+from video_pipeline_tests.fake_openai import FakeOpenAI
+
+
+class MemoryCache:
+    """The ResponseCache protocol over a dict."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self.entries.get(key)
+
+    def put(self, key: str, value: str) -> None:
+        self.entries[key] = value
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def usage() -> list[UsageRecord]:
+    return []
+
+
+@pytest.fixture
+def connect(fake_openai: FakeOpenAI) -> Callable[..., OpenAIConnection]:
+    """An OpenAIConnection to the fake server, with test-sized timeouts and backoff;
+    keyword arguments override its fields."""
+
+    def build(**overrides: Any) -> OpenAIConnection:
+        settings: dict[str, Any] = {
+            "api_key": "sk-test",
+            "base_url": fake_openai.base_url,
+            "timeout_seconds": 5.0,
+            "retry": RetrySettings(
+                max_attempts=3, backoff_base_seconds=0.01, backoff_max_seconds=0.05
+            ),
+        }
+        return OpenAIConnection.model_validate({**settings, **overrides})
+
+    return build
