@@ -158,6 +158,16 @@ class SafetyReport(Contract):
     provider: str
 
 
+SCENE_PAUSE_SECONDS = 0.4
+"""The silence after each scene's narration. A scene's `duration_seconds` includes it, and the
+render places it, so the script's total is the video's length."""
+
+
+def scene_seconds(word_count: int, words_per_minute: float) -> float:
+    """How long a scene of `word_count` spoken words lasts, pause included."""
+    return round(word_count / words_per_minute * 60 + SCENE_PAUSE_SECONDS, 2)
+
+
 class Scene(Contract):
     index: int
     kind: Literal["hook", "body", "cta"] = "body"

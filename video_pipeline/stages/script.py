@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from video_pipeline.models import DnaProfile, ProjectSettings, Research, Script
+from video_pipeline.models import SCENE_PAUSE_SECONDS, DnaProfile, ProjectSettings, Research, Script
 from video_pipeline.providers.base import ContentProvider
 from video_pipeline.text.sentences import split_sentences
 from video_pipeline.text.words import content_words, support, words
@@ -70,7 +70,8 @@ def pacing_problems(script: Script, dna: DnaProfile, settings: ProjectSettings) 
         dna.words_per_minute * (1 + PACE_TOLERANCE),
     )
     spoken = sum(len(words(scene.narration)) for scene in script.scenes)
-    overall = spoken / total * 60 if total else 0.0
+    speaking_time = total - len(script.scenes) * SCENE_PAUSE_SECONDS
+    overall = spoken / speaking_time * 60 if speaking_time > 0 else 0.0
     if not low <= overall <= high:
         problems.append(
             f"the script is paced at {overall:.0f} words/min; the creator's pace is "
@@ -78,7 +79,7 @@ def pacing_problems(script: Script, dna: DnaProfile, settings: ProjectSettings) 
         )
     for scene in script.scenes:
         count = len(words(scene.narration))
-        rate = count / scene.duration_seconds * 60
+        rate = count / max(0.1, scene.duration_seconds - SCENE_PAUSE_SECONDS) * 60
         if count >= _PACED_SCENE_WORDS and not low <= rate <= high:
             problems.append(
                 f"scene {scene.index} has {count} words in {scene.duration_seconds:g} s "

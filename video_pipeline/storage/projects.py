@@ -247,3 +247,66 @@ def failed_retryable_projects(engine: sa.Engine) -> list[str]:
             )
         ).scalars()
         return [str(r) for r in rows]
+
+
+REVIEWABLE_STAGES = ("safety_check", "script")
+
+
+def review_project(engine: sa.Engine, project_id: str, *, approve: bool, note: str) -> str:
+    """Record a person's decision on a project that waits in `needs_review`.
+
+    Returns the stage that asked for review. Approval moves the project to `queued`, and the
+    `resume_approved` sensor launches the stages after that one; rejection is final.
+    """
+    with engine.begin() as conn:
+        row = conn.execute(
+            sa.select(projects.c.status).where(projects.c.id == project_id).with_for_update()
+        ).one_or_none()
+        if row is None:
+            raise ValueError(f"no project {project_id}")
+        if row.status != "needs_review":
+            raise ValueError(
+                f"project {project_id} is '{row.status}', not 'needs_review': nothing to review"
+            )
+        stage = conn.execute(
+            sa.select(stage_states.c.stage).where(
+                stage_states.c.project_id == project_id,
+                stage_states.c.state == "needs_review",
+                stage_states.c.stage.in_(REVIEWABLE_STAGES),
+            )
+        ).scalar_one()
+        state, status = ("approved", "queued") if approve else ("rejected", "rejected")
+        conn.execute(
+            sa.update(stage_states)
+            .where(stage_states.c.project_id == project_id, stage_states.c.stage == stage)
+            .values(state=state, detail=note, updated_at=sa.func.now())
+        )
+        conn.execute(
+            sa.update(projects)
+            .where(projects.c.id == project_id)
+            .values(
+                status=status, status_detail=f"{stage}: {state} — {note}", updated_at=sa.func.now()
+            )
+        )
+    return stage
+
+
+def approved_resumptions(engine: sa.Engine) -> list[tuple[str, str, str]]:
+    """(project id, approved stage, approval time) of approved projects waiting to resume."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(stage_states.c.project_id, stage_states.c.stage, stage_states.c.updated_at)
+            .join(projects, projects.c.id == stage_states.c.project_id)
+            .where(projects.c.status == "queued", stage_states.c.state == "approved")
+        ).all()
+    return [(str(r.project_id), r.stage, r.updated_at.isoformat()) for r in rows]
+
+
+def stage_approved(engine: sa.Engine, project_id: str, stage: str) -> bool:
+    with engine.connect() as conn:
+        state = conn.execute(
+            sa.select(stage_states.c.state).where(
+                stage_states.c.project_id == project_id, stage_states.c.stage == stage
+            )
+        ).scalar_one_or_none()
+    return state == "approved"

@@ -7,7 +7,15 @@ import re
 from dataclasses import dataclass
 
 from video_pipeline.errors import PipelineInputError
-from video_pipeline.models import DnaProfile, ProjectSettings, Research, Scene, Script
+from video_pipeline.models import (
+    SCENE_PAUSE_SECONDS,
+    DnaProfile,
+    ProjectSettings,
+    Research,
+    Scene,
+    Script,
+    scene_seconds,
+)
 from video_pipeline.stages.research import MAX_FACTS
 from video_pipeline.stages.script import DURATION_TOLERANCE
 from video_pipeline.text.normalise import squash
@@ -49,6 +57,11 @@ class _Plan:
     def word_count(self) -> int:
         return len(words(self.hook)) + len(words(self.cta)) + sum(b.word_count for b in self.body)
 
+    @property
+    def pauses_seconds(self) -> float:
+        """The pauses after hook, body scenes and call to action."""
+        return (len(self.body) + 2) * SCENE_PAUSE_SECONDS
+
 
 def extractive_script(
     title: str,
@@ -67,7 +80,7 @@ def extractive_script(
         recap = _recap_line(research, len(lines))
         if recap is not None:
             plan = _best_plan(title, dna, [*lines, recap], target)
-    pace = _pace(plan.word_count, settings.duration_seconds, dna.words_per_minute)
+    pace = _pace(plan, settings.duration_seconds, dna.words_per_minute)
     _check_fits(plan, pace, settings.duration_seconds, len(research.key_facts))
     return _script(title, plan, pace, settings, provider)
 
@@ -123,7 +136,8 @@ def _best_plan(title: str, dna: DnaProfile, lines: list[_Line], target: float) -
             for length, (priority, subset) in subsets.items():
                 facts = sum(len(line.fact_ids) == 1 for line in subset)
                 hook = hook_template.replace("{n}", str(facts))
-                total = len(words(hook)) + len(words(cta)) + length
+                pauses = (len(subset) + 2) * SCENE_PAUSE_SECONDS * dna.words_per_minute / 60
+                total = len(words(hook)) + len(words(cta)) + length + pauses
                 miss = abs(total - target) / target
                 key = (0.0 if miss <= _CLOSE_ENOUGH else miss, -priority)
                 if best is None or key < best:
@@ -148,13 +162,13 @@ def _subsets_by_length(lines: list[_Line]) -> dict[int, tuple[float, tuple[_Line
     return table
 
 
-def _pace(word_count: int, duration: float, wpm: float) -> float:
-    exact = word_count * 60 / duration
+def _pace(plan: _Plan, duration: float, wpm: float) -> float:
+    exact = plan.word_count * 60 / max(1.0, duration - plan.pauses_seconds)
     return min(wpm * (1 + PACE_SLACK), max(wpm * (1 - PACE_SLACK), exact))
 
 
 def _check_fits(plan: _Plan, pace: float, duration: float, fact_count: int) -> None:
-    spoken = plan.word_count / pace * 60
+    spoken = plan.word_count / pace * 60 + plan.pauses_seconds
     if spoken < duration * (1 - DURATION_TOLERANCE):
         most = f"set the duration to at most {max(5, int(spoken))} s"
         advice = (
@@ -178,7 +192,7 @@ def _script(
     title: str, plan: _Plan, pace: float, settings: ProjectSettings, provider: str
 ) -> Script:
     def seconds(text: str) -> float:
-        return round(len(words(text)) / pace * 60, 2)
+        return scene_seconds(len(words(text)), pace)
 
     scenes = [
         Scene(

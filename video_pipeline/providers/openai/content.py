@@ -16,6 +16,7 @@ from video_pipeline.models import (
     Scene,
     Script,
     SentenceLengths,
+    scene_seconds,
 )
 from video_pipeline.providers.base import ProviderError
 from video_pipeline.providers.openai import prompts
@@ -173,7 +174,7 @@ class OpenAIContent:
                     on_screen_text=scene.on_screen_text,
                     visual_description=scene.visual_description,
                     duration_seconds=max(
-                        len(scene.narration.split()) / dna.words_per_minute * 60,
+                        scene_seconds(len(scene.narration.split()), dna.words_per_minute),
                         _MIN_SCENE_SECONDS,
                     ),
                     fact_ids=scene.fact_ids,

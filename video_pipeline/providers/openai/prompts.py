@@ -6,7 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from video_pipeline.models import DnaProfile, ExtractedSource, ProjectSettings, Research
+from video_pipeline.models import (
+    SCENE_PAUSE_SECONDS,
+    DnaProfile,
+    ExtractedSource,
+    ProjectSettings,
+    Research,
+)
 
 MAX_FACTS = 15
 SECONDS_PER_SCENE = 8
@@ -60,8 +66,9 @@ def source_payload(sources: list[ExtractedSource], max_chars: int) -> list[dict[
 def script_request(
     title: str, brief: str, research: Research, dna: DnaProfile, settings: ProjectSettings
 ) -> tuple[str, str]:
-    words = round(settings.duration_seconds / 60 * dna.words_per_minute)
     scenes = max(3, round(settings.duration_seconds / SECONDS_PER_SCENE))
+    speaking_seconds = settings.duration_seconds - scenes * SCENE_PAUSE_SECONDS
+    words = round(speaking_seconds / 60 * dna.words_per_minute)
     system = SCRIPT.format(
         seconds=settings.duration_seconds,
         wpm=dna.words_per_minute,

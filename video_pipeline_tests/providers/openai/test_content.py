@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import pytest
 
-from video_pipeline.models import ProjectSettings
+from video_pipeline.models import ProjectSettings, scene_seconds
 from video_pipeline.providers.base import ProviderError, UsageRecord
 from video_pipeline.providers.openai import OpenAIConnection, OpenAIContent
 from video_pipeline_tests.fake_openai import FakeOpenAI, Fault
@@ -57,7 +57,7 @@ def test_script_is_grounded_and_paced(content: OpenAIContent) -> None:
     assert script.scenes[0].kind == "hook" and script.scenes[-1].kind == "cta"
     assert all(set(scene.fact_ids) <= known for scene in script.scenes)
     for scene in script.scenes[:-1]:
-        assert scene.duration_seconds == pytest.approx(len(scene.narration.split()) / 155 * 60)
+        assert scene.duration_seconds == scene_seconds(len(scene.narration.split()), 155)
 
 
 def test_reply_that_does_not_validate_fails_at_once(

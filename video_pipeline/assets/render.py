@@ -1,0 +1,153 @@
+"""The render stage: one ffmpeg pass to an MP4, artifacts to S3, facts to Postgres."""
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    DataVersion,
+    MetadataValue,
+    Output,
+    asset,
+)
+
+from video_pipeline.assets.common import OWNERS, PROVIDER_RETRY, projects_partitions
+from video_pipeline.assets.tracking import tracked_stage
+from video_pipeline.assets.usage import StageUsage
+from video_pipeline.models import RenderResult, Script
+from video_pipeline.render.engine import RenderedVideo, RenderOptions, render_video
+from video_pipeline.render.graph import EncoderSettings
+from video_pipeline.render.verify import verify_render
+from video_pipeline.resources import DatabaseResource, ObjectStoreResource, PipelineConfig
+from video_pipeline.storage.object_store import ObjectStore
+from video_pipeline.storage.projects import load_project, set_status
+from video_pipeline.storage.renders import save_render
+from video_pipeline.storage.stage_outputs import content_hash
+
+
+def artifact_keys(project_id: str, scene_count: int) -> dict[str, str]:
+    prefix = f"projects/{project_id}/"
+    keys = {
+        "video": prefix + "video.mp4",
+        "thumbnail": prefix + "thumbnail.jpg",
+        "srt": prefix + "captions.srt",
+        "vtt": prefix + "captions.vtt",
+    }
+    keys.update({f"frame{i}": f"{prefix}frames/scene-{i:02d}.jpg" for i in range(scene_count)})
+    return keys
+
+
+def publish(store: ObjectStore, project_id: str, rendered: RenderedVideo) -> dict[str, str]:
+    """Upload every artifact, then remove objects a previous render left that this one lacks."""
+    keys = artifact_keys(project_id, len(rendered.scene_frames))
+    files: dict[str, Path] = {
+        "video": rendered.video,
+        "thumbnail": rendered.thumbnail,
+        "srt": rendered.srt,
+        "vtt": rendered.vtt,
+    }
+    files.update({f"frame{i}": frame for i, frame in enumerate(rendered.scene_frames)})
+    store.ensure_bucket()
+    uris = {name: store.upload_file(path, keys[name]) for name, path in files.items()}
+    current = set(keys.values())
+    stale = [k for k in store.list_keys(f"projects/{project_id}/") if k not in current]
+    store.delete_keys(stale)
+    return uris
+
+
+@asset(
+    partitions_def=projects_partitions,
+    group_name="render",
+    kinds={"ffmpeg", "s3", "postgres"},
+    owners=OWNERS,
+    code_version="1",
+    retry_policy=PROVIDER_RETRY,
+    description="Narration, a visual per scene and word-synced burned-in captions encoded in "
+    "one ffmpeg pass to H.264/AAC MP4; mp4, thumbnail, SRT, VTT and scene frames go to S3.",
+    check_specs=[AssetCheckSpec("playable", asset="render", blocking=True)],
+)
+def render(
+    context: AssetExecutionContext,
+    script: Script,
+    db: DatabaseResource,
+    object_store: ObjectStoreResource,
+    pipeline: PipelineConfig,
+) -> Iterator[Output[RenderResult] | AssetCheckResult]:
+    usage = StageUsage.for_stage(context, db.engine, "render")
+    with tracked_stage(context, db.engine, "render") as project_id:
+        project = load_project(db.engine, project_id)
+        workdir = pipeline.scratch_dir(project_id, "render")
+        providers = usage.providers(
+            pipeline.provider_options(speech_words_per_minute=script.words_per_minute)
+        )
+        last_logged = [-1]
+
+        def log_progress(fraction: float, speed: float | None) -> None:
+            percent = int(fraction * 100)
+            if percent // 10 > last_logged[0]:
+                last_logged[0] = percent // 10
+                pace = f" at {speed:.1f}x realtime" if speed else ""
+                context.log.info(f"render {percent}%{pace}")
+
+        rendered = render_video(
+            script,
+            project.settings,
+            providers.speech,
+            providers.images,
+            workdir,
+            on_progress=log_progress,
+            options=RenderOptions(encoder=EncoderSettings(preset=pipeline.x264_preset)),
+        )
+        problems = verify_render(rendered, script, project.settings)
+        store = object_store.store
+        uris = publish(store, project_id, rendered)
+        result = RenderResult(
+            video_uri=uris["video"],
+            thumbnail_uri=uris["thumbnail"],
+            srt_uri=uris["srt"],
+            vtt_uri=uris["vtt"],
+            scene_frame_uris=[uris[f"frame{i}"] for i in range(len(rendered.scene_frames))],
+            probe=rendered.probe,
+            width=rendered.width,
+            height=rendered.height,
+            narration_seconds=rendered.narration_seconds,
+            caption_count=rendered.caption_count,
+            encode_seconds=rendered.encode_seconds,
+            realtime_factor=rendered.realtime_factor,
+        )
+        save_render(db.engine, project_id, result)
+        thumbnail_url = store.presigned_url(artifact_keys(project_id, 0)["thumbnail"])
+        shutil.rmtree(workdir, ignore_errors=True)
+    yield Output(
+        result,
+        data_version=DataVersion(content_hash(result.probe)),
+        metadata={
+            "video_uri": MetadataValue.url(result.video_uri),
+            "duration_seconds": MetadataValue.float(round(result.probe.duration_seconds, 2)),
+            "size": f"{result.width}x{result.height}",
+            "size_bytes": result.probe.size_bytes,
+            "bitrate_kbps": MetadataValue.float(round(result.probe.bit_rate / 1000, 1)),
+            "captions": result.caption_count,
+            "encode_seconds": MetadataValue.float(round(result.encode_seconds, 2)),
+            "realtime_factor": MetadataValue.float(round(result.realtime_factor, 2)),
+            "thumbnail": MetadataValue.md(f"![thumbnail]({thumbnail_url})"),
+            **usage.metadata(),
+        },
+    )
+    yield AssetCheckResult(
+        check_name="playable",
+        passed=not problems,
+        severity=AssetCheckSeverity.ERROR,
+        description="one video stream of the requested size and rate, audible audio, "
+        "duration and captions consistent with the narration"
+        if not problems
+        else "; ".join(problems),
+    )
+    if problems:
+        set_status(db.engine, project_id, "failed", "render: " + "; ".join(problems))
+    else:
+        set_status(db.engine, project_id, "done", f"video ready: {result.video_uri}")

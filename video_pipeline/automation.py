@@ -1,0 +1,150 @@
+"""How work starts and ends: the intake sensor, the job it launches, run-status sensors and
+the nightly retry schedule."""
+
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    DagsterRunStatus,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    RunRequest,
+    RunStatusSensorContext,
+    ScheduleEvaluationContext,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    define_asset_job,
+    run_failure_sensor,
+    run_status_sensor,
+    schedule,
+    sensor,
+)
+
+from video_pipeline.assets.common import PROJECTS, projects_partitions
+from video_pipeline.resources import DatabaseResource
+from video_pipeline.storage.projects import (
+    approved_resumptions,
+    failed_retryable_projects,
+    intake_candidates,
+    mark_queued,
+    set_status,
+)
+
+make_video = define_asset_job(
+    "make_video",
+    selection=AssetSelection.all(),
+    partitions_def=projects_partitions,
+    description="Every stage for one project: sources to rendered video.",
+)
+
+
+@sensor(
+    job=make_video,
+    minimum_interval_seconds=10,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Gives each new project row a partition and one run (run_key = project id).",
+)
+def project_intake(
+    context: SensorEvaluationContext, db: DatabaseResource
+) -> SensorResult | SkipReason:
+    """What is new is derived from state, not from order: a project is new while it has no
+    partition yet. A row whose transaction commits late is simply found on a later tick,
+    and the run_key makes a repeated request a no-op, so each project runs exactly once.
+    """
+    known = set(context.instance.get_dynamic_partitions(PROJECTS))
+    new_ids = [pid for pid in intake_candidates(db.engine) if pid not in known]
+    if not new_ids:
+        return SkipReason("no new projects")
+    mark_queued(db.engine, new_ids)
+    return SensorResult(
+        run_requests=[
+            RunRequest(partition_key=pid, run_key=pid, tags={"project_id": pid}) for pid in new_ids
+        ],
+        dynamic_partitions_requests=[projects_partitions.build_add_request(new_ids)],
+    )
+
+
+# What runs after a person approves a stage that asked for review: only what follows it.
+RESUME_AFTER = {
+    "safety_check": ["script", "embeddings", "render"],
+    "script": ["embeddings", "render"],
+}
+
+
+@sensor(
+    job=make_video,
+    minimum_interval_seconds=10,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Resumes an approved project with the stages after the one that asked for "
+    "review; finished stages are not run again.",
+)
+def resume_approved(
+    context: SensorEvaluationContext, db: DatabaseResource
+) -> SensorResult | SkipReason:
+    requests = [
+        RunRequest(
+            partition_key=project_id,
+            run_key=f"{project_id}:approved:{stage}:{approved_at}",
+            asset_selection=[AssetKey(name) for name in RESUME_AFTER[stage]],
+            tags={"project_id": project_id, "resumed_after": stage},
+        )
+        for project_id, stage, approved_at in approved_resumptions(db.engine)
+    ]
+    if not requests:
+        return SkipReason("no approved projects waiting")
+    return SensorResult(run_requests=requests)
+
+
+@run_failure_sensor(
+    monitored_jobs=None,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Marks a project failed when its run fails outside any stage (e.g. a crash).",
+    monitor_all_code_locations=False,
+)
+def project_run_failed(context: RunFailureSensorContext, db: DatabaseResource) -> None:
+    project_id = context.dagster_run.tags.get("dagster/partition")
+    if not project_id:
+        return
+    message = context.failure_event.message or "the run failed"
+    set_status(
+        db.engine,
+        project_id,
+        "failed",
+        f"run {context.dagster_run.run_id[:8]} failed: {message}",
+        only_from=("queued", "running"),
+    )
+
+
+@run_status_sensor(
+    run_status=DagsterRunStatus.SUCCESS,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Closes a project's status when a run that did not include render succeeds.",
+)
+def project_run_succeeded(context: RunStatusSensorContext, db: DatabaseResource) -> None:
+    project_id = context.dagster_run.tags.get("dagster/partition")
+    if not project_id:
+        return
+    set_status(
+        db.engine,
+        project_id,
+        "done",
+        f"run {context.dagster_run.run_id[:8]} succeeded",
+        only_from=("queued", "running"),
+    )
+
+
+@schedule(
+    job=make_video,
+    cron_schedule="0 3 * * *",
+    default_status=DefaultScheduleStatus.STOPPED,
+    description="Nightly: re-runs projects whose last failure was transient (not bad input).",
+)
+def retry_failed_projects(
+    context: ScheduleEvaluationContext, db: DatabaseResource
+) -> list[RunRequest]:
+    day = context.scheduled_execution_time.strftime("%Y-%m-%d")
+    return [
+        RunRequest(partition_key=pid, run_key=f"{pid}:retry:{day}", tags={"project_id": pid})
+        for pid in failed_retryable_projects(db.engine)
+    ]

@@ -1,0 +1,42 @@
+"""The code location: every asset, check, job, sensor, schedule and resource in one place."""
+
+from __future__ import annotations
+
+from dagster import Definitions, in_process_executor
+
+from video_pipeline.assets.content import (
+    dna_profile,
+    embeddings,
+    research,
+    safety_check,
+    script,
+    sources,
+)
+from video_pipeline.assets.render import render
+from video_pipeline.automation import (
+    make_video,
+    project_intake,
+    project_run_failed,
+    project_run_succeeded,
+    resume_approved,
+    retry_failed_projects,
+)
+from video_pipeline.resources import build_resources
+from video_pipeline.settings import Settings, load_settings
+
+
+def build_definitions(settings: Settings) -> Definitions:
+    # One process per run, steps in sequence inside it: the stages are a chain, and each
+    # step of the multiprocess executor would pay 1.5–3 s to import Dagster again. Runs of
+    # different projects still proceed in parallel, each in its own process.
+    return Definitions(
+        assets=[sources, research, dna_profile, safety_check, script, embeddings, render],
+        jobs=[make_video],
+        sensors=[project_intake, resume_approved, project_run_failed, project_run_succeeded],
+        schedules=[retry_failed_projects],
+        resources=build_resources(settings),
+        executor=in_process_executor,
+    )
+
+
+defs = build_definitions(load_settings())

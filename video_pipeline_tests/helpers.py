@@ -1,0 +1,71 @@
+"""Test helpers: insert projects the way another service would, tick the intake sensor and
+execute the runs it requests through the real job on the real instance."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from dagster import RunRequest, SensorResult, build_sensor_context
+
+from video_pipeline.assets.common import PROJECTS
+from video_pipeline.resources import DatabaseResource
+
+
+def insert_project_sql(
+    conn: sa.Connection,
+    *,
+    owner: str,
+    title: str,
+    brief: str,
+    settings: dict[str, Any] | None = None,
+    sources: list[dict[str, Any]] | None = None,
+) -> str:
+    """Plain SQL, as any client of the public schema would write it."""
+    project_id = conn.execute(
+        sa.text(
+            "INSERT INTO projects (owner_id, title, brief, settings) "
+            "VALUES (:owner, :title, :brief, CAST(:settings AS jsonb)) RETURNING id"
+        ),
+        {"owner": owner, "title": title, "brief": brief, "settings": json.dumps(settings or {})},
+    ).scalar_one()
+    for source in sources or []:
+        conn.execute(
+            sa.text(
+                "INSERT INTO project_sources (project_id, role, kind, uri, content) "
+                "VALUES (:project_id, :role, :kind, :uri, :content)"
+            ),
+            {"project_id": project_id, "uri": None, "content": None, **source},
+        )
+    return str(project_id)
+
+
+def tick_intake(defs: Any, instance: Any, database_url: str) -> list[RunRequest]:
+    """Evaluate the intake sensor once and store its partitions, as the daemon would."""
+    sensor = defs.get_sensor_def("project_intake")
+    context = build_sensor_context(
+        instance=instance, resources={"db": DatabaseResource(url=database_url)}
+    )
+    result = sensor(context)
+    if not isinstance(result, SensorResult):
+        return []
+    for request in result.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions(PROJECTS, list(request.partition_keys))
+    return list(result.run_requests or [])
+
+
+def execute_request(defs: Any, instance: Any, request: RunRequest) -> Any:
+    """Run what the sensor requested through the `make_video` job."""
+    return defs.get_job_def("make_video").execute_in_process(
+        partition_key=request.partition_key,
+        instance=instance,
+        tags=dict(request.tags),
+        raise_on_error=False,
+    )
+
+
+def project_row(conn: sa.Connection, project_id: str) -> Any:
+    return conn.execute(
+        sa.text("SELECT status, status_detail FROM projects WHERE id = :id"), {"id": project_id}
+    ).one()

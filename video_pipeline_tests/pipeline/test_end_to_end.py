@@ -1,0 +1,163 @@
+"""The whole pipeline on real parts: a project inserted with SQL, the intake sensor, the
+`make_video` job on the Postgres-backed instance, rows, vectors and an MP4 in S3."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from video_pipeline.render.probe import probe
+from video_pipeline.storage.object_store import ObjectStore, key_from_uri
+from video_pipeline_tests.helpers import (
+    execute_request,
+    insert_project_sql,
+    project_row,
+    tick_intake,
+)
+
+DEMO = Path(__file__).resolve().parents[2] / "video_pipeline" / "samples" / "demo"
+STAGES = {"sources", "research", "dna_profile", "safety_check", "script", "embeddings", "render"}
+
+
+def demo_sources() -> list[dict[str, Any]]:
+    spec = json.loads((DEMO / "project.json").read_text())
+    return [
+        {"role": item["role"], "kind": "file", "uri": str(DEMO / item["uri"])}
+        for item in spec["sources"]
+    ]
+
+
+def launch(
+    engine: sa.Engine, defs: Any, instance: Any, url: str, **project: Any
+) -> tuple[str, Any]:
+    """Insert with SQL, tick the sensor, execute the run it requested for this project."""
+    with engine.begin() as conn:
+        project_id = insert_project_sql(conn, **project)
+    requests = [r for r in tick_intake(defs, instance, url) if r.partition_key == project_id]
+    assert len(requests) == 1, "the sensor must request exactly one run for a new project"
+    assert requests[0].run_key == project_id
+    return project_id, execute_request(defs, instance, requests[0])
+
+
+def counts(engine: sa.Engine, project_id: str) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            table: conn.execute(
+                sa.text(f"SELECT count(*) FROM {table} WHERE project_id = :id"), {"id": project_id}
+            ).scalar_one()
+            for table in ("stage_outputs", "stage_states", "retrievable_text", "renders")
+        }
+
+
+@pytest.fixture(scope="module")
+def rendered_project(stack: dict[str, str], engine: sa.Engine, defs: Any, instance: Any) -> str:
+    project_id, result = launch(
+        engine,
+        defs,
+        instance,
+        stack["DATABASE_URL"],
+        owner="e2e-owner",
+        title="How honeybees keep time",
+        brief="A short explainer for curious teenagers about how bees find food.",
+        settings={"aspect": "9:16", "resolution": "720p", "duration_seconds": 15},
+        sources=demo_sources(),
+    )
+    assert result.success, f"run failed: {project_row_detail(engine, project_id)}"
+    return project_id
+
+
+def project_row_detail(engine: sa.Engine, project_id: str) -> str:
+    with engine.connect() as conn:
+        return str(project_row(conn, project_id))
+
+
+def test_every_stage_is_stored_and_the_video_lands_in_s3(
+    rendered_project: str, engine: sa.Engine, store: ObjectStore, tmp_path: Path
+) -> None:
+    project_id = rendered_project
+    with engine.connect() as conn:
+        status = project_row(conn, project_id)
+        stages = dict(
+            conn.execute(
+                sa.text("SELECT stage, payload FROM stage_outputs WHERE project_id = :id"),
+                {"id": project_id},
+            ).all()
+        )
+        states = dict(
+            conn.execute(
+                sa.text("SELECT stage, state FROM stage_states WHERE project_id = :id"),
+                {"id": project_id},
+            ).all()
+        )
+        chunk_kinds = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT kind, count(*) FROM retrievable_text "
+                    "WHERE project_id = :id AND vector_dims(embedding) = dimension GROUP BY kind"
+                ),
+                {"id": project_id},
+            ).all()
+        )
+        render_row = conn.execute(
+            sa.text("SELECT * FROM renders WHERE project_id = :id"), {"id": project_id}
+        ).one()
+
+    assert status.status == "done", status.status_detail
+    assert set(stages) == STAGES
+    assert states == {stage: "done" for stage in STAGES}
+    assert 5 <= len(stages["research"]["key_facts"]) <= 15
+    assert stages["safety_check"]["decision"] == "allow"
+    assert set(chunk_kinds) == {"source", "research", "script"}
+
+    script = stages["script"]
+    script_seconds = sum(scene["duration_seconds"] for scene in script["scenes"])
+    bucket, key = key_from_uri(render_row.video_uri)
+    assert bucket == store.bucket
+    assert set(store.list_keys(f"projects/{project_id}/")) >= {
+        f"projects/{project_id}/video.mp4",
+        f"projects/{project_id}/thumbnail.jpg",
+        f"projects/{project_id}/captions.srt",
+        f"projects/{project_id}/captions.vtt",
+    }
+    local = store.download_file(key, tmp_path / "video.mp4")
+    facts = probe(local)
+    assert len(facts.video) == 1 and len(facts.audio) == 1
+    assert (facts.video[0].width, facts.video[0].height) == (720, 1280)
+    assert facts.video[0].codec == "h264" and facts.audio[0].codec == "aac"
+    assert abs(facts.duration_seconds - script_seconds) <= 1.0
+    assert render_row.duration_seconds == pytest.approx(facts.duration_seconds, abs=0.05)
+
+
+def test_rematerializing_replaces_rows_and_objects(
+    rendered_project: str, engine: sa.Engine, store: ObjectStore, defs: Any, instance: Any
+) -> None:
+    project_id = rendered_project
+    before_counts = counts(engine, project_id)
+    before_keys = sorted(store.list_keys(f"projects/{project_id}/"))
+
+    result = defs.get_job_def("make_video").execute_in_process(
+        partition_key=project_id, instance=instance, raise_on_error=False
+    )
+
+    assert result.success
+    assert counts(engine, project_id) == before_counts
+    assert sorted(store.list_keys(f"projects/{project_id}/")) == before_keys
+    with engine.connect() as conn:
+        assert project_row(conn, project_id).status == "done"
+
+
+def test_search_finds_the_owners_chunks_only(
+    rendered_project: str, stack: dict[str, str], engine: sa.Engine
+) -> None:
+    from video_pipeline.providers.registry import ProviderOptions, build_embedder
+    from video_pipeline.storage.vectors import search
+
+    embedder = build_embedder(ProviderOptions())
+    query = embedder.embed(["how bees find food"])[0]
+    hits = search(engine, "e2e-owner", embedder.model, query, limit=5)
+    assert hits and all(hit.project_id == rendered_project for hit in hits)
+    assert search(engine, "someone-else", embedder.model, query, limit=5) == []

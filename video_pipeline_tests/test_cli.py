@@ -1,0 +1,185 @@
+"""The `video-pipeline` command and `dagster asset materialize`, run as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(BIN / "video-pipeline"), *args],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        cwd=REPO,
+        timeout=120,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["services"],
+        ["services", "up"],
+        ["services", "down"],
+        ["services", "status"],
+        ["services", "env"],
+        ["project"],
+        ["project", "create"],
+        ["project", "list"],
+        ["project", "show"],
+        ["search"],
+        ["demo"],
+        ["dev"],
+        ["migrate"],
+    ],
+)
+def test_every_command_has_help(command: list[str]) -> None:
+    result = subprocess.run(
+        [str(BIN / "video-pipeline"), *command, "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
+
+
+def test_project_create_list_show(stack: dict[str, str], tmp_path: Path) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Bees\n\nHoneybees dance to tell each other where flowers are.\n")
+    created = cli(
+        "project",
+        "create",
+        "--title",
+        "Bees",
+        "--brief",
+        "Explain the waggle dance.",
+        "--source",
+        str(notes),
+        "--source",
+        "@Bees visit about 100 flowers per trip.",
+        "--owner",
+        "cli-owner",
+        "--aspect",
+        "16:9",
+        "--duration",
+        "20",
+        "--json",
+    )
+    project_id = json.loads(created.stdout)["id"]
+
+    shown = json.loads(cli("project", "show", project_id, "--json").stdout)
+    assert shown["id"] == project_id
+    assert shown["status"] in {"new", "queued"}
+    assert shown["sources"] == 2
+    assert shown["settings"]["aspect"] == "16:9"
+    assert shown["settings"]["duration_seconds"] == 20
+
+    listed = json.loads(cli("project", "list", "--owner", "cli-owner", "--json").stdout)
+    assert [row["id"] for row in listed] == [project_id]
+    assert json.loads(cli("project", "list", "--owner", "nobody", "--json").stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--brief", "   "], "brief"),
+        (["--brief", "ok", "--source", "/no/such/file.txt"], "does not exist"),
+        (["--brief", "ok", "--source", __file__], "unsupported type"),
+        (["--brief", "ok", "--aspect", "4:3"], "aspect"),
+        (["--brief", "ok", "--duration", "1"], "duration"),
+    ],
+)
+def test_project_create_refuses_bad_input(
+    stack: dict[str, str], args: list[str], message: str
+) -> None:
+    result = cli("project", "create", "--title", "T", *args, check=False)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_show_unknown_project_is_a_clear_error(stack: dict[str, str]) -> None:
+    result = cli("project", "show", "00000000-0000-0000-0000-000000000000", check=False)
+    assert result.returncode == 2 and "no project" in result.stderr
+    result = cli("project", "show", "not-a-uuid", check=False)
+    assert result.returncode == 2 and "not a project id" in result.stderr
+
+
+def test_services_env_prints_what_a_shell_needs(stack: dict[str, str]) -> None:
+    env = json.loads(cli("services", "env", "--json").stdout)
+    for key in (
+        "DATABASE_URL",
+        "DAGSTER_PG_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "VIDEO_PIPELINE_BUCKET",
+    ):
+        assert env[key] == stack[key]
+    exports = cli("services", "env").stdout
+    assert "export DATABASE_URL=" in exports
+
+
+def test_dagster_cli_materializes_an_existing_project(
+    stack: dict[str, str], engine: sa.Engine, instance: Any
+) -> None:
+    project_id = json.loads(
+        cli(
+            "project",
+            "create",
+            "--title",
+            "CLI run",
+            "--brief",
+            "Why bees dance.",
+            "--source",
+            str(REPO / "video_pipeline" / "samples" / "demo" / "honeybees.md"),
+            "--owner",
+            "cli-owner",
+            "--json",
+        ).stdout
+    )["id"]
+    instance.add_dynamic_partitions("projects", [project_id])
+
+    result = subprocess.run(
+        [
+            str(BIN / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "video_pipeline.definitions",
+            "--select",
+            "sources,research",
+            "--partition",
+            project_id,
+        ],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        cwd=REPO,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    with engine.connect() as conn:
+        stages = set(
+            conn.execute(
+                sa.text("SELECT stage FROM stage_outputs WHERE project_id = :id"),
+                {"id": project_id},
+            ).scalars()
+        )
+    assert stages == {"sources", "research"}
+    runs = instance.get_runs()
+    assert any(run.tags.get("dagster/partition") == project_id for run in runs)
