@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dagster import Definitions, in_process_executor
+import warnings
+
+from dagster import BetaWarning, Definitions, in_process_executor
 
 from video_pipeline.assets.content import (
     dna_profile,
@@ -23,6 +25,9 @@ from video_pipeline.automation import (
 )
 from video_pipeline.resources import build_resources
 from video_pipeline.settings import Settings, load_settings
+
+# Data versions on outputs are a deliberate choice; their beta notice is noise in every run.
+warnings.filterwarnings("ignore", category=BetaWarning)
 
 
 def build_definitions(settings: Settings) -> Definitions:

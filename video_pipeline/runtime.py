@@ -106,6 +106,7 @@ def _render_demo(env: dict[str, str], out_dir: Path) -> DemoResult:
         partition_key=project_id,
         instance=instance,
         tags={"project_id": project_id},
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         raise_on_error=False,
     )
     if not result.success:
@@ -146,6 +147,9 @@ def run_dev(settings: Settings, port: int) -> int:
         env={**os.environ, **env},
         start_new_session=True,
     )
+    # Ctrl-C, or a SIGTERM from a supervisor, stops everything this call started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return process.wait()
     except KeyboardInterrupt:
@@ -156,9 +160,12 @@ def run_dev(settings: Settings, port: int) -> int:
         print("stopped Dagster and the embedded services", flush=True)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
+    """SIGINT, then SIGTERM, then SIGKILL to the whole group until every member is gone."""
     for sig, wait in ((signal.SIGINT, 15.0), (signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(process.pid, sig)
@@ -166,6 +173,9 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
             return
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            if process.poll() is not None:
+            process.poll()
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
                 return
             time.sleep(0.2)
