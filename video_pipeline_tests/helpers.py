@@ -43,7 +43,7 @@ def insert_project_sql(
 
 def tick_intake(defs: Any, instance: Any, database_url: str) -> list[RunRequest]:
     """Evaluate the intake sensor once and store its partitions, as the daemon would."""
-    sensor = defs.get_sensor_def("project_intake")
+    sensor = defs.resolve_sensor_def("project_intake")
     context = build_sensor_context(
         instance=instance, resources={"db": DatabaseResource(url=database_url)}
     )
@@ -57,7 +57,7 @@ def tick_intake(defs: Any, instance: Any, database_url: str) -> list[RunRequest]
 
 def execute_request(defs: Any, instance: Any, request: RunRequest) -> Any:
     """Run what the sensor requested through the `make_video` job."""
-    return defs.get_job_def("make_video").execute_in_process(
+    return defs.resolve_job_def("make_video").execute_in_process(
         partition_key=request.partition_key,
         instance=instance,
         tags=dict(request.tags),

@@ -14,19 +14,31 @@ from dagster import (
     Output,
     asset,
 )
+from pydantic import BaseModel
 
 from video_pipeline.assets.common import OWNERS, PROVIDER_RETRY, projects_partitions
 from video_pipeline.assets.tracking import tracked_stage
 from video_pipeline.assets.usage import StageUsage
-from video_pipeline.models import RenderResult, Script
+from video_pipeline.models import Project, ProjectSettings, RenderResult, Script
 from video_pipeline.render.engine import RenderedVideo, RenderOptions, render_video
 from video_pipeline.render.graph import EncoderSettings
 from video_pipeline.render.verify import verify_render
 from video_pipeline.resources import DatabaseResource, ObjectStoreResource, PipelineConfig
-from video_pipeline.storage.object_store import ObjectStore
+from video_pipeline.storage.object_store import ObjectStore, key_from_uri
 from video_pipeline.storage.projects import load_project, set_status
-from video_pipeline.storage.renders import save_render
+from video_pipeline.storage.renders import current_render, save_render
 from video_pipeline.storage.stage_outputs import content_hash
+
+# Bump when a change to the render engine changes its output: stored renders are redone.
+RENDER_CODE_VERSION = "1"
+
+
+class RenderInputs(BaseModel):
+    script: Script
+    settings: ProjectSettings
+    provider: str
+    preset: str
+    code_version: str
 
 
 def artifact_keys(project_id: str, scene_count: int) -> dict[str, str]:
@@ -64,7 +76,7 @@ def publish(store: ObjectStore, project_id: str, rendered: RenderedVideo) -> dic
     group_name="render",
     kinds={"ffmpeg", "s3", "postgres"},
     owners=OWNERS,
-    code_version="1",
+    code_version=RENDER_CODE_VERSION,
     retry_policy=PROVIDER_RETRY,
     description="Narration, a visual per scene and word-synced burned-in captions encoded in "
     "one ffmpeg pass to H.264/AAC MP4; mp4, thumbnail, SRT, VTT and scene frames go to S3.",
@@ -78,53 +90,22 @@ def render(
     pipeline: PipelineConfig,
 ) -> Iterator[Output[RenderResult] | AssetCheckResult]:
     usage = StageUsage.for_stage(context, db.engine, "render")
+    store = object_store.store
     with tracked_stage(context, db.engine, "render") as project_id:
         project = load_project(db.engine, project_id)
-        workdir = pipeline.scratch_dir(project_id, "render")
-        providers = usage.providers(
-            pipeline.provider_options(speech_words_per_minute=script.words_per_minute)
-        )
-        last_logged = [-1]
-
-        def log_progress(fraction: float, speed: float | None) -> None:
-            percent = int(fraction * 100)
-            if percent // 10 > last_logged[0]:
-                last_logged[0] = percent // 10
-                pace = f" at {speed:.1f}x realtime" if speed else ""
-                context.log.info(f"render {percent}%{pace}")
-
-        rendered = render_video(
-            script,
-            project.settings,
-            providers.speech,
-            providers.images,
-            workdir,
-            on_progress=log_progress,
-            options=RenderOptions(encoder=EncoderSettings(preset=pipeline.x264_preset)),
-        )
-        problems = verify_render(rendered, script, project.settings)
-        store = object_store.store
-        uris = publish(store, project_id, rendered)
-        result = RenderResult(
-            video_uri=uris["video"],
-            thumbnail_uri=uris["thumbnail"],
-            srt_uri=uris["srt"],
-            vtt_uri=uris["vtt"],
-            scene_frame_uris=[uris[f"frame{i}"] for i in range(len(rendered.scene_frames))],
-            probe=rendered.probe,
-            width=rendered.width,
-            height=rendered.height,
-            narration_seconds=rendered.narration_seconds,
-            caption_count=rendered.caption_count,
-            encode_seconds=rendered.encode_seconds,
-            realtime_factor=rendered.realtime_factor,
-        )
-        save_render(db.engine, project_id, result)
-        thumbnail_url = store.presigned_url(artifact_keys(project_id, 0)["thumbnail"])
-        shutil.rmtree(workdir, ignore_errors=True)
+        input_hash = render_input_hash(script, project.settings, pipeline)
+        result = current_render(db.engine, project_id, input_hash)
+        reused = result is not None and _published(store, result)
+        if result is None or not reused:
+            result, problems = _render_and_publish(context, script, project, pipeline, usage, store)
+            save_render(db.engine, project_id, result, None if problems else input_hash)
+        else:
+            problems = []
+            context.log.info("script and settings unchanged since the last render: reusing it")
+        thumbnail_url = store.presigned_url(key_from_uri(result.thumbnail_uri)[1])
     yield Output(
         result,
-        data_version=DataVersion(content_hash(result.probe)),
+        data_version=DataVersion(input_hash),
         metadata={
             "video_uri": MetadataValue.url(result.video_uri),
             "duration_seconds": MetadataValue.float(round(result.probe.duration_seconds, 2)),
@@ -134,6 +115,7 @@ def render(
             "captions": result.caption_count,
             "encode_seconds": MetadataValue.float(round(result.encode_seconds, 2)),
             "realtime_factor": MetadataValue.float(round(result.realtime_factor, 2)),
+            "reused_previous_render": reused,
             "thumbnail": MetadataValue.md(f"![thumbnail]({thumbnail_url})"),
             **usage.metadata(),
         },
@@ -151,3 +133,73 @@ def render(
         set_status(db.engine, project_id, "failed", "render: " + "; ".join(problems))
     else:
         set_status(db.engine, project_id, "done", f"video ready: {result.video_uri}")
+
+
+def render_input_hash(script: Script, settings: ProjectSettings, pipeline: PipelineConfig) -> str:
+    """Everything the video depends on: equal hashes mean an equal video."""
+    return content_hash(
+        RenderInputs(
+            script=script,
+            settings=settings,
+            provider=pipeline.provider,
+            preset=pipeline.x264_preset,
+            code_version=RENDER_CODE_VERSION,
+        )
+    )
+
+
+def _published(store: ObjectStore, result: RenderResult) -> bool:
+    keys = set(store.list_keys(key_from_uri(result.video_uri)[1].rsplit("/", 1)[0] + "/"))
+    return {key_from_uri(uri)[1] for uri in (result.video_uri, result.thumbnail_uri)} <= keys
+
+
+def _render_and_publish(
+    context: AssetExecutionContext,
+    script: Script,
+    project: Project,
+    pipeline: PipelineConfig,
+    usage: StageUsage,
+    store: ObjectStore,
+) -> tuple[RenderResult, list[str]]:
+    workdir = pipeline.scratch_dir(project.id, "render")
+    providers = usage.providers(
+        pipeline.provider_options(speech_words_per_minute=script.words_per_minute)
+    )
+    last_logged = [-1]
+
+    def log_progress(fraction: float, speed: float | None) -> None:
+        percent = int(fraction * 100)
+        if percent // 10 > last_logged[0]:
+            last_logged[0] = percent // 10
+            pace = f" at {speed:.1f}x realtime" if speed else ""
+            context.log.info(f"render {percent}%{pace}")
+
+    try:
+        rendered = render_video(
+            script,
+            project.settings,
+            providers.speech,
+            providers.images,
+            workdir,
+            on_progress=log_progress,
+            options=RenderOptions(encoder=EncoderSettings(preset=pipeline.x264_preset)),
+        )
+        problems = verify_render(rendered, script, project.settings)
+        uris = publish(store, project.id, rendered)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    result = RenderResult(
+        video_uri=uris["video"],
+        thumbnail_uri=uris["thumbnail"],
+        srt_uri=uris["srt"],
+        vtt_uri=uris["vtt"],
+        scene_frame_uris=[uris[f"frame{i}"] for i in range(len(rendered.scene_frames))],
+        probe=rendered.probe,
+        width=rendered.width,
+        height=rendered.height,
+        narration_seconds=rendered.narration_seconds,
+        caption_count=rendered.caption_count,
+        encode_seconds=rendered.encode_seconds,
+        realtime_factor=rendered.realtime_factor,
+    )
+    return result, problems

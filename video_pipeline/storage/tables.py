@@ -142,6 +142,8 @@ renders = sa.Table(
     sa.Column(
         "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
     ),
+    # Hash of everything the render depends on; an equal hash means the stored video is current.
+    sa.Column("input_hash", sa.Text),
 )
 
 provider_usage = sa.Table(

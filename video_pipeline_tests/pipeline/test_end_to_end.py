@@ -132,18 +132,47 @@ def test_every_stage_is_stored_and_the_video_lands_in_s3(
     assert render_row.duration_seconds == pytest.approx(facts.duration_seconds, abs=0.05)
 
 
+def render_metadata(result: Any) -> dict[str, Any]:
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            materialization = event.event_specific_data.materialization
+            if materialization.asset_key.path[-1] == "render":
+                return {k: v.value for k, v in materialization.metadata.items()}
+    raise AssertionError("render was not materialized")
+
+
 def test_rematerializing_replaces_rows_and_objects(
     rendered_project: str, engine: sa.Engine, store: ObjectStore, defs: Any, instance: Any
 ) -> None:
     project_id = rendered_project
     before_counts = counts(engine, project_id)
     before_keys = sorted(store.list_keys(f"projects/{project_id}/"))
+    job = defs.resolve_job_def("make_video")
 
-    result = defs.get_job_def("make_video").execute_in_process(
+    unchanged = job.execute_in_process(
         partition_key=project_id, instance=instance, raise_on_error=False
     )
 
-    assert result.success
+    assert unchanged.success
+    assert render_metadata(unchanged)["reused_previous_render"] is True
+    assert counts(engine, project_id) == before_counts
+    assert sorted(store.list_keys(f"projects/{project_id}/")) == before_keys
+
+    # A new caption colour changes the video: it is rendered again, in place.
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE projects SET settings = jsonb_set(settings, '{subtitle_style}', "
+                '\'{"primary_colour": "#FFD700"}\') WHERE id = :id'
+            ),
+            {"id": project_id},
+        )
+    changed = job.execute_in_process(
+        partition_key=project_id, instance=instance, raise_on_error=False
+    )
+
+    assert changed.success
+    assert render_metadata(changed)["reused_previous_render"] is False
     assert counts(engine, project_id) == before_counts
     assert sorted(store.list_keys(f"projects/{project_id}/")) == before_keys
     with engine.connect() as conn:

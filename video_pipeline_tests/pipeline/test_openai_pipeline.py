@@ -130,7 +130,7 @@ def test_openai_run_records_cost_and_rematerialization_hits_the_cache(
     assert research_meta["from_cache"] is False and research_meta["cost_usd"] > 0
 
     requests_before = request_count(fake_server)
-    second = openai_defs.get_job_def("make_video").execute_in_process(
+    second = openai_defs.resolve_job_def("make_video").execute_in_process(
         partition_key=project_id, instance=instance, raise_on_error=False
     )
 

@@ -74,7 +74,7 @@ def test_approval_resumes_only_the_remaining_stages(
     with engine.connect() as conn:
         assert project_row(conn, project_id).status == "queued"
 
-    sensor = defs.get_sensor_def("resume_approved")
+    sensor = defs.resolve_sensor_def("resume_approved")
     context = build_sensor_context(
         instance=instance, resources={"db": DatabaseResource(url=stack["DATABASE_URL"])}
     )
@@ -88,7 +88,7 @@ def test_approval_resumes_only_the_remaining_stages(
         "render",
     }
 
-    run = defs.get_job_def("make_video").execute_in_process(
+    run = defs.resolve_job_def("make_video").execute_in_process(
         partition_key=project_id,
         instance=instance,
         asset_selection=requests[0].asset_selection,
