@@ -102,7 +102,7 @@ def _render_demo(env: dict[str, str], out_dir: Path) -> DemoResult:
     instance = DagsterInstance.get()
     instance.add_dynamic_partitions(PROJECTS, [project_id])
     mark_queued(engine, [project_id])
-    result = defs.get_job_def("make_video").execute_in_process(
+    result = defs.resolve_job_def("make_video").execute_in_process(
         partition_key=project_id,
         instance=instance,
         tags={"project_id": project_id},
