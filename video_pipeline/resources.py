@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ class PipelineConfig(ConfigurableResource):
     openai_api_key: str | None = None
     openai_base_url: str | None = None
     openai_timeout_seconds: float = 60.0
+    openai_models_json: str = "{}"
+    openai_prices_json: str = "{}"
     max_source_bytes: int = 10_000_000
     fetch_timeout_seconds: float = 15.0
     allow_loopback_urls: bool = False
@@ -65,6 +68,8 @@ class PipelineConfig(ConfigurableResource):
             openai_api_key=self.openai_api_key,
             openai_base_url=self.openai_base_url,
             openai_timeout_seconds=self.openai_timeout_seconds,
+            openai_models_json=self.openai_models_json,
+            openai_prices_json=self.openai_prices_json,
             speech_words_per_minute=speech_words_per_minute,
         )
 
@@ -125,6 +130,8 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             openai_api_key=EnvVar("OPENAI_API_KEY") if settings.openai_api_key else None,
             openai_base_url=settings.openai_base_url,
             openai_timeout_seconds=settings.openai_timeout_seconds,
+            openai_models_json=json.dumps(settings.openai_models),
+            openai_prices_json=json.dumps(settings.openai_prices),
             max_source_bytes=settings.max_source_bytes,
             fetch_timeout_seconds=settings.fetch_timeout_seconds,
             allow_loopback_urls=settings.allow_loopback_urls,

@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     openai_api_key: str | None = Field(None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
     openai_timeout_seconds: float = Field(60.0, alias="OPENAI_TIMEOUT_SECONDS")
+    # JSON objects: model per step, e.g. {"script": "gpt-4.1", "embeddings":
+    # "text-embedding-3-large"}; prices in USD per model, e.g. {"gpt-4.1":
+    # {"input_per_million_tokens": 2.0, "output_per_million_tokens": 8.0}}.
+    openai_models: dict[str, str | int | None] = Field(
+        default_factory=dict, alias="VIDEO_PIPELINE_OPENAI_MODELS"
+    )
+    openai_prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict, alias="VIDEO_PIPELINE_PRICES"
+    )
 
     # True when the S3 credentials are the embedded server's local keys (safe to show in
     # the UI); otherwise boto3 finds credentials itself and they never enter Dagster config.

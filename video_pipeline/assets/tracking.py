@@ -14,11 +14,24 @@ from dagster import AssetExecutionContext, Failure, MetadataValue
 
 from video_pipeline.assets.common import PROVIDER_RETRY
 from video_pipeline.errors import PipelineInputError
-from video_pipeline.storage.projects import set_stage_state, set_status
+from video_pipeline.providers.base import ProviderError
+from video_pipeline.storage.projects import run_stopped, set_stage_state, set_status
 
 
 def _last_attempt(context: AssetExecutionContext) -> bool:
     return context.retry_number >= (PROVIDER_RETRY.max_retries or 0)
+
+
+def _note_retry(
+    engine: sa.Engine,
+    context: AssetExecutionContext,
+    project_id: str,
+    stage: str,
+    exc: Exception,
+) -> None:
+    attempt = context.retry_number + 1
+    detail = f"attempt {attempt} failed, retrying: {type(exc).__name__}: {exc}"
+    set_stage_state(engine, project_id, stage, "retrying", detail, context.run_id)
 
 
 @contextmanager
@@ -27,12 +40,20 @@ def tracked_stage(context: AssetExecutionContext, engine: sa.Engine, stage: str)
     project_id = context.partition_key
     run_id = context.run_id
     set_stage_state(engine, project_id, stage, "running", run_id=run_id)
-    set_status(engine, project_id, "running", f"{stage}: running")
+    if not run_stopped(engine, project_id, run_id):
+        set_status(engine, project_id, "running", f"{stage}: running")
     try:
         yield project_id
-    except PipelineInputError as exc:
+    except (PipelineInputError, ProviderError) as exc:
+        if isinstance(exc, ProviderError) and exc.transient and not _last_attempt(context):
+            _note_retry(engine, context, project_id, stage, exc)
+            raise
         message = str(exc)
-        set_stage_state(engine, project_id, stage, "invalid_input", message, run_id)
+        if isinstance(exc, PipelineInputError):
+            state = "invalid_input"
+        else:
+            state = "failed" if exc.transient else "provider_refused"
+        set_stage_state(engine, project_id, stage, state, message, run_id)
         set_status(engine, project_id, "failed", f"{stage}: {message}")
         raise Failure(
             description=f"{stage}: {message}",
@@ -47,7 +68,6 @@ def tracked_stage(context: AssetExecutionContext, engine: sa.Engine, stage: str)
             set_stage_state(engine, project_id, stage, "failed", message, run_id)
             set_status(engine, project_id, "failed", f"{stage}: {message}")
         else:
-            attempt = context.retry_number + 1
-            set_stage_state(engine, project_id, stage, "retrying", f"attempt {attempt}: {message}")
+            _note_retry(engine, context, project_id, stage, exc)
         raise
     set_stage_state(engine, project_id, stage, "done", None, run_id)

@@ -19,7 +19,16 @@ from video_pipeline.models import (
 
 
 class ProviderError(RuntimeError):
-    """A provider failed in a way a user can act on; the message says how."""
+    """A provider failed in a way a user can act on; the message says how.
+
+    `transient` marks failures that may pass on their own (rate limits, server errors,
+    timeouts that outlasted the provider's own retries): the stage's retry policy may try
+    again later. Anything else (a rejected key, a refusal, an invalid reply) fails at once.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class WordTiming(BaseModel):

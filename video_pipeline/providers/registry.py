@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +25,8 @@ class ProviderOptions:
     openai_api_key: str | None = None
     openai_base_url: str | None = None
     openai_timeout_seconds: float = 60.0
+    openai_models_json: str = "{}"
+    openai_prices_json: str = "{}"
     speech_words_per_minute: float | None = None
 
     @classmethod
@@ -33,6 +36,8 @@ class ProviderOptions:
             openai_api_key=settings.openai_api_key,
             openai_base_url=settings.openai_base_url,
             openai_timeout_seconds=settings.openai_timeout_seconds,
+            openai_models_json=json.dumps(settings.openai_models),
+            openai_prices_json=json.dumps(settings.openai_prices),
         )
 
 
@@ -78,17 +83,27 @@ def _openai_providers(
     cache: ResponseCache | None,
     budget: BudgetHook | None,
 ) -> Providers:
-    from video_pipeline.providers.openai.client import OpenAIConnection
+    from video_pipeline.providers.openai.client import ModelNames, OpenAIConnection
     from video_pipeline.providers.openai.content import OpenAIContent
     from video_pipeline.providers.openai.embeddings import OpenAIEmbeddings
     from video_pipeline.providers.openai.images import OpenAIImages
     from video_pipeline.providers.openai.moderation import OpenAIModeration
+    from video_pipeline.providers.openai.pricing import PriceTable
     from video_pipeline.providers.openai.speech import OpenAISpeech
 
+    models = json.loads(options.openai_models_json)
+    unknown = sorted(set(models) - set(ModelNames.model_fields))
+    if unknown:
+        raise ValueError(
+            f"VIDEO_PIPELINE_OPENAI_MODELS names unknown steps {unknown}; known steps: "
+            + ", ".join(ModelNames.model_fields)
+        )
     connection = OpenAIConnection(
         api_key=SecretStr(options.openai_api_key or ""),
         base_url=options.openai_base_url,
         timeout_seconds=options.openai_timeout_seconds,
+        models=ModelNames.model_validate(models),
+        prices=PriceTable.with_overrides(json.loads(options.openai_prices_json)),
     )
     return Providers(
         content=OpenAIContent(connection, usage_sink=usage_sink, cache=cache, budget=budget),

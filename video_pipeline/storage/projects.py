@@ -310,3 +310,24 @@ def stage_approved(engine: sa.Engine, project_id: str, stage: str) -> bool:
             )
         ).scalar_one_or_none()
     return state == "approved"
+
+
+STOPPING_STATES = ("failed", "invalid_input", "provider_refused", "blocked", "needs_review")
+
+
+def run_stopped(engine: sa.Engine, project_id: str, run_id: str) -> bool:
+    """Whether a stage of this run already failed or stopped the project, so a sibling
+    stage that starts later must not overwrite that status with `running`."""
+    with engine.connect() as conn:
+        return (
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(stage_states)
+                .where(
+                    stage_states.c.project_id == project_id,
+                    stage_states.c.run_id == run_id,
+                    stage_states.c.state.in_(STOPPING_STATES),
+                )
+            ).scalar_one()
+            > 0
+        )

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from video_pipeline.settings import Settings
-from video_pipeline_tests.fake_openai import FakeOpenAI
+from video_pipeline_tests.fake_openai import FakeOpenAI, Fault
 from video_pipeline_tests.helpers import (
     execute_request,
     insert_project_sql,
@@ -20,6 +20,7 @@ from video_pipeline_tests.helpers import (
 )
 from video_pipeline_tests.pipeline.test_end_to_end import demo_sources
 
+CHAT = "/v1/chat/completions"
 OPENAI_PATHS = (
     "/v1/chat/completions",
     "/v1/moderations",
@@ -167,3 +168,39 @@ def test_budget_stops_a_stage_before_it_spends(
     assert "max_cost_usd" in row.status_detail and "raise max_cost_usd" in row.status_detail
     assert len(fake_server.calls("/v1/chat/completions")) == chat_before
     assert all(r.cached and float(r.cost_usd) == 0 for r in usage_rows(engine, project_id))
+
+
+def test_rejected_key_fails_at_once_and_says_what_to_do(
+    stack: dict[str, str],
+    engine: sa.Engine,
+    openai_defs: Any,
+    instance: Any,
+    fake_server: FakeOpenAI,
+) -> None:
+    chat_before = len(fake_server.calls("/v1/chat/completions"))
+    fake_server.script(
+        Fault(kind="status", status=401, message="Incorrect API key provided", path=CHAT)
+    )
+
+    project_id, result = run_openai_project(
+        stack, engine, openai_defs, instance, brief="How bees survive the winter, for kids."
+    )
+
+    assert not result.success
+    with engine.connect() as conn:
+        row = project_row(conn, project_id)
+        states = dict(
+            conn.execute(
+                sa.text("SELECT stage, state FROM stage_states WHERE project_id = :id"),
+                {"id": project_id},
+            ).all()
+        )
+    assert row.status == "failed"
+    assert "Incorrect API key provided" in row.status_detail
+    assert "OPENAI_API_KEY" in row.status_detail
+    assert "provider_refused" in states.values()
+    # A 401 is retried neither by the provider nor by the step's retry policy: at most the
+    # refused request and the one of its sibling stage (research and dna_profile run side by
+    # side) reached the server.
+    assert len(fake_server.calls(CHAT)) <= chat_before + 2
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]

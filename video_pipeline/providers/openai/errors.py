@@ -81,5 +81,6 @@ def as_provider_error(
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     return ProviderError(
         f"OpenAI {capability} failed{tries} ({status}: {server_message(error)}): "
-        f"{_advice(error, model, server)}."
+        f"{_advice(error, model, server)}.",
+        transient=is_transient(error),
     )
