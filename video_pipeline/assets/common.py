@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from dagster import Backoff, DynamicPartitionsDefinition, Jitter, RetryPolicy
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from dagster import (
+    AssetCheckSpec,
+    AssetsDefinition,
+    Backoff,
+    DynamicPartitionsDefinition,
+    Jitter,
+    RetryPolicy,
+    asset,
+)
 
 PROJECTS = "projects"
 projects_partitions = DynamicPartitionsDefinition(name=PROJECTS)
@@ -14,3 +25,36 @@ PROVIDER_RETRY = RetryPolicy(
 )
 
 OWNERS = ["team:video-pipeline"]
+
+
+def stage_asset(
+    *,
+    group: str,
+    kinds: set[str],
+    description: str,
+    code_version: str = "1",
+    retry: bool = True,
+    checks: Sequence[tuple[str, bool]] = (),
+) -> Callable[[Callable[..., Any]], AssetsDefinition]:
+    """A project-partitioned stage asset with the project's defaults.
+
+    `checks` are (name, blocking) pairs of checks the stage itself evaluates.
+    """
+
+    def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
+        return asset(
+            name=fn.__name__,
+            partitions_def=projects_partitions,
+            group_name=group,
+            kinds=kinds,
+            owners=OWNERS,
+            code_version=code_version,
+            retry_policy=PROVIDER_RETRY if retry else None,
+            description=description,
+            check_specs=[
+                AssetCheckSpec(name, asset=fn.__name__, blocking=blocking)
+                for name, blocking in checks
+            ],
+        )(fn)
+
+    return decorate

@@ -5,18 +5,15 @@ from collections.abc import Iterator
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     DataVersion,
     MetadataValue,
     Output,
-    asset,
 )
 
-from video_pipeline.assets.common import OWNERS, PROVIDER_RETRY, projects_partitions
+from video_pipeline.assets.common import stage_asset
 from video_pipeline.assets.markdown import research_markdown, safety_markdown, script_markdown
 from video_pipeline.assets.tracking import tracked_stage
-from video_pipeline.assets.usage import StageUsage
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import (
     DnaProfile,
@@ -36,7 +33,6 @@ from video_pipeline.stages.script import grounding_problems, pacing_problems, ru
 from video_pipeline.stages.sources import IngestLimits, extract_sources
 from video_pipeline.storage.history import earlier_references
 from video_pipeline.storage.projects import (
-    load_project,
     set_stage_state,
     set_status,
     stage_approved,
@@ -47,26 +43,23 @@ from video_pipeline.storage.vectors import StoredChunk, replace_chunks
 CONTENT = "content"
 
 
-@asset(
-    partitions_def=projects_partitions,
-    group_name=CONTENT,
+@stage_asset(
+    group=CONTENT,
     kinds={"python", "postgres"},
-    owners=OWNERS,
-    code_version="1",
     description="The project's sources (text, files, URLs) extracted to normalised text, "
     "each with its hash. Refuses missing files, unsupported types and unreachable URLs.",
+    retry=False,
 )
 def sources(
     context: AssetExecutionContext, db: DatabaseResource, pipeline: PipelineConfig
 ) -> Output[Sources]:
-    with tracked_stage(context, db.engine, "sources"):
-        project = load_project(db.engine, context.partition_key)
+    with tracked_stage(context, db.engine, pipeline, "sources") as run:
         limits = IngestLimits(
             max_bytes=pipeline.max_source_bytes,
             timeout_seconds=pipeline.fetch_timeout_seconds,
             allow_loopback=pipeline.allow_loopback_urls,
         )
-        result = extract_sources(project, limits)
+        result = extract_sources(run.project, limits)
     return Output(
         result,
         data_version=_version(result),
@@ -85,16 +78,12 @@ def sources(
     )
 
 
-@asset(
-    partitions_def=projects_partitions,
-    group_name=CONTENT,
+@stage_asset(
+    group=CONTENT,
     kinds={"python", "postgres"},
-    owners=OWNERS,
-    code_version="1",
-    retry_policy=PROVIDER_RETRY,
     description="Summary, key facts citing the source span they come from, topics, outline "
     "and open questions, from the material sources.",
-    check_specs=[AssetCheckSpec("citations_verified", asset="research", blocking=True)],
+    checks=[("citations_verified", True)],
 )
 def research(
     context: AssetExecutionContext,
@@ -102,9 +91,8 @@ def research(
     db: DatabaseResource,
     pipeline: PipelineConfig,
 ) -> Iterator[Output[Research] | AssetCheckResult]:
-    usage = StageUsage.for_stage(context, db.engine, "research")
-    with tracked_stage(context, db.engine, "research"):
-        result = run_research(sources, usage.providers(pipeline.provider_options()).content)
+    with tracked_stage(context, db.engine, pipeline, "research") as run:
+        result = run_research(sources, run.providers().content)
         problems = citation_problems(result, sources)
     yield Output(
         result,
@@ -113,7 +101,7 @@ def research(
             "key_facts": len(result.key_facts),
             "topics": ", ".join(result.topics),
             "preview": MetadataValue.md(research_markdown(result)),
-            **usage.metadata(),
+            **run.usage.metadata(),
         },
     )
     yield AssetCheckResult(
@@ -131,13 +119,9 @@ def research(
         )
 
 
-@asset(
-    partitions_def=projects_partitions,
-    group_name=CONTENT,
+@stage_asset(
+    group=CONTENT,
     kinds={"python", "postgres"},
-    owners=OWNERS,
-    code_version="1",
-    retry_policy=PROVIDER_RETRY,
     description="The creator's style fingerprint measured from the reference sources (or "
     "the owner's earlier projects): tone, energy, formality, pacing, vocabulary, hooks.",
 )
@@ -147,17 +131,13 @@ def dna_profile(
     db: DatabaseResource,
     pipeline: PipelineConfig,
 ) -> Output[DnaProfile]:
-    usage = StageUsage.for_stage(context, db.engine, "dna_profile")
-    with tracked_stage(context, db.engine, "dna_profile") as project_id:
-        project = load_project(db.engine, project_id)
+    with tracked_stage(context, db.engine, pipeline, "dna_profile") as run:
         earlier = (
-            earlier_references(db.engine, project.owner_id, project_id)
+            earlier_references(db.engine, run.project.owner_id, run.project.id)
             if not sources.by_role("reference")
             else None
         )
-        result = run_dna_profile(
-            sources, usage.providers(pipeline.provider_options()).content, earlier
-        )
+        result = run_dna_profile(sources, run.providers().content, earlier)
     return Output(
         result,
         data_version=_version(result),
@@ -168,21 +148,17 @@ def dna_profile(
             "formality": MetadataValue.float(round(result.formality, 2)),
             "signature_vocabulary": ", ".join(result.signature_vocabulary[:12]),
             "basis": result.basis,
-            **usage.metadata(),
+            **run.usage.metadata(),
         },
     )
 
 
-@asset(
-    partitions_def=projects_partitions,
-    group_name=CONTENT,
+@stage_asset(
+    group=CONTENT,
     kinds={"python", "postgres"},
-    owners=OWNERS,
-    code_version="1",
-    retry_policy=PROVIDER_RETRY,
     description="Per-category safety scores over the brief, sources and research, and a "
     "decision: allow, review or block. A block stops script and render.",
-    check_specs=[AssetCheckSpec("safety_allows", asset="safety_check", blocking=True)],
+    checks=[("safety_allows", True)],
 )
 def safety_check(
     context: AssetExecutionContext,
@@ -191,10 +167,9 @@ def safety_check(
     db: DatabaseResource,
     pipeline: PipelineConfig,
 ) -> Iterator[Output[SafetyReport] | AssetCheckResult]:
-    usage = StageUsage.for_stage(context, db.engine, "safety_check")
-    with tracked_stage(context, db.engine, "safety_check"):
+    with tracked_stage(context, db.engine, pipeline, "safety_check") as run:
         texts = input_texts(sources, research)
-        moderation = usage.providers(pipeline.provider_options()).moderation
+        moderation = run.providers().moderation
         report = assess(texts, moderation, SafetyPolicy(), scope="input")
     yield Output(
         report,
@@ -203,27 +178,19 @@ def safety_check(
             "decision": report.decision,
             "max_score": MetadataValue.float(max((s.score for s in report.scores), default=0.0)),
             "report": MetadataValue.md(safety_markdown(report)),
-            **usage.metadata(),
+            **run.usage.metadata(),
         },
     )
     yield _safety_check_result("safety_allows", report)
     _apply_decision(context, db, "safety_check", report)
 
 
-@asset(
-    partitions_def=projects_partitions,
-    group_name=CONTENT,
+@stage_asset(
+    group=CONTENT,
     kinds={"python", "postgres"},
-    owners=OWNERS,
-    code_version="1",
-    retry_policy=PROVIDER_RETRY,
     description="Hook, scenes (narration, on-screen text, visual, duration) and call to "
     "action, sized to the target duration at the DNA profile's pace, grounded in research.",
-    check_specs=[
-        AssetCheckSpec("grounded", asset="script", blocking=True),
-        AssetCheckSpec("script_safe", asset="script", blocking=True),
-        AssetCheckSpec("paced", asset="script"),
-    ],
+    checks=[("grounded", True), ("script_safe", True), ("paced", False)],
 )
 def script(
     context: AssetExecutionContext,
@@ -233,22 +200,25 @@ def script(
     db: DatabaseResource,
     pipeline: PipelineConfig,
 ) -> Iterator[Output[Script] | AssetCheckResult]:
-    usage = StageUsage.for_stage(context, db.engine, "script")
-    with tracked_stage(context, db.engine, "script") as project_id:
+    with tracked_stage(context, db.engine, pipeline, "script") as run:
         approved = safety_check.decision == "review" and stage_approved(
-            db.engine, project_id, "safety_check"
+            db.engine, run.project.id, "safety_check"
         )
         if safety_check.decision != "allow" and not approved:
             raise PipelineInputError(
                 f"safety decision is '{safety_check.decision}': " + "; ".join(safety_check.reasons)
             )
-        project = load_project(db.engine, project_id)
-        providers = usage.providers(pipeline.provider_options())
+        providers = run.providers()
         result = run_script(
-            project.title, project.brief, research, dna_profile, project.settings, providers.content
+            run.project.title,
+            run.project.brief,
+            research,
+            dna_profile,
+            run.project.settings,
+            providers.content,
         )
         grounding = grounding_problems(result, research)
-        pacing = pacing_problems(result, dna_profile, project.settings)
+        pacing = pacing_problems(result, dna_profile, run.project.settings)
         script_safety = assess(
             script_texts(result), providers.moderation, SafetyPolicy(), scope="script"
         )
@@ -260,7 +230,7 @@ def script(
             "estimated_seconds": MetadataValue.float(round(result.estimated_duration_seconds, 1)),
             "words_per_minute": MetadataValue.float(round(result.words_per_minute, 1)),
             "script": MetadataValue.md(script_markdown(result)),
-            **usage.metadata(),
+            **run.usage.metadata(),
         },
     )
     yield AssetCheckResult(
@@ -287,13 +257,9 @@ def script(
     _apply_decision(context, db, "script", script_safety)
 
 
-@asset(
-    partitions_def=projects_partitions,
-    group_name=CONTENT,
+@stage_asset(
+    group=CONTENT,
     kinds={"python", "postgres", "pgvector"},
-    owners=OWNERS,
-    code_version="1",
-    retry_policy=PROVIDER_RETRY,
     description="Sources, research and script cut into chunks and embedded into pgvector "
     "(`retrievable_text`), searchable per owner.",
 )
@@ -305,16 +271,14 @@ def embeddings(
     db: DatabaseResource,
     pipeline: PipelineConfig,
 ) -> Output[EmbeddingsSummary]:
-    usage = StageUsage.for_stage(context, db.engine, "embeddings")
-    with tracked_stage(context, db.engine, "embeddings") as project_id:
-        project = load_project(db.engine, project_id)
-        embedder = usage.providers(pipeline.provider_options()).embeddings
+    with tracked_stage(context, db.engine, pipeline, "embeddings") as run:
+        embedder = run.providers().embeddings
         chunks = chunk_documents(sources, research, script)
         vectors = embedder.embed([c.text for c in chunks])
         replace_chunks(
             db.engine,
-            project_id,
-            project.owner_id,
+            run.project.id,
+            run.project.owner_id,
             embedder.model,
             embedder.dimension,
             [
@@ -340,7 +304,7 @@ def embeddings(
             "model": result.model,
             "dimension": result.dimension,
             **{f"chunks_{kind}": count for kind, count in by_kind.items()},
-            **usage.metadata(),
+            **run.usage.metadata(),
         },
     )
 

@@ -7,25 +7,22 @@ from pathlib import Path
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetExecutionContext,
     DataVersion,
     MetadataValue,
     Output,
-    asset,
 )
 from pydantic import BaseModel
 
-from video_pipeline.assets.common import OWNERS, PROVIDER_RETRY, projects_partitions
-from video_pipeline.assets.tracking import tracked_stage
-from video_pipeline.assets.usage import StageUsage
-from video_pipeline.models import Project, ProjectSettings, RenderResult, Script
+from video_pipeline.assets.common import stage_asset
+from video_pipeline.assets.tracking import StageRun, tracked_stage
+from video_pipeline.models import ProjectSettings, RenderResult, Script
 from video_pipeline.render.engine import RenderedVideo, RenderOptions, render_video
 from video_pipeline.render.graph import EncoderSettings
 from video_pipeline.render.verify import verify_render
 from video_pipeline.resources import DatabaseResource, ObjectStoreResource, PipelineConfig
 from video_pipeline.storage.object_store import ObjectStore, key_from_uri
-from video_pipeline.storage.projects import load_project, set_status
+from video_pipeline.storage.projects import set_status
 from video_pipeline.storage.renders import current_render, save_render
 from video_pipeline.storage.stage_outputs import content_hash
 
@@ -71,16 +68,13 @@ def publish(store: ObjectStore, project_id: str, rendered: RenderedVideo) -> dic
     return uris
 
 
-@asset(
-    partitions_def=projects_partitions,
-    group_name="render",
+@stage_asset(
+    group="render",
     kinds={"ffmpeg", "s3", "postgres"},
-    owners=OWNERS,
     code_version=RENDER_CODE_VERSION,
-    retry_policy=PROVIDER_RETRY,
     description="Narration, a visual per scene and word-synced burned-in captions encoded in "
     "one ffmpeg pass to H.264/AAC MP4; mp4, thumbnail, SRT, VTT and scene frames go to S3.",
-    check_specs=[AssetCheckSpec("playable", asset="render", blocking=True)],
+    checks=[("playable", True)],
 )
 def render(
     context: AssetExecutionContext,
@@ -89,15 +83,14 @@ def render(
     object_store: ObjectStoreResource,
     pipeline: PipelineConfig,
 ) -> Iterator[Output[RenderResult] | AssetCheckResult]:
-    usage = StageUsage.for_stage(context, db.engine, "render")
     store = object_store.store
-    with tracked_stage(context, db.engine, "render") as project_id:
-        project = load_project(db.engine, project_id)
-        input_hash = render_input_hash(script, project.settings, pipeline)
+    with tracked_stage(context, db.engine, pipeline, "render") as run:
+        project_id = run.project.id
+        input_hash = render_input_hash(script, run.project.settings, pipeline)
         result = current_render(db.engine, project_id, input_hash)
         reused = result is not None and _published(store, result)
         if result is None or not reused:
-            result, problems = _render_and_publish(context, script, project, pipeline, usage, store)
+            result, problems = _render_and_publish(context, script, run, store)
             save_render(db.engine, project_id, result, None if problems else input_hash)
         else:
             problems = []
@@ -117,7 +110,7 @@ def render(
             "realtime_factor": MetadataValue.float(round(result.realtime_factor, 2)),
             "reused_previous_render": reused,
             "thumbnail": MetadataValue.md(f"![thumbnail]({thumbnail_url})"),
-            **usage.metadata(),
+            **run.usage.metadata(),
         },
     )
     yield AssetCheckResult(
@@ -156,15 +149,12 @@ def _published(store: ObjectStore, result: RenderResult) -> bool:
 def _render_and_publish(
     context: AssetExecutionContext,
     script: Script,
-    project: Project,
-    pipeline: PipelineConfig,
-    usage: StageUsage,
+    run: StageRun,
     store: ObjectStore,
 ) -> tuple[RenderResult, list[str]]:
-    workdir = pipeline.scratch_dir(project.id, "render")
-    providers = usage.providers(
-        pipeline.provider_options(speech_words_per_minute=script.words_per_minute)
-    )
+    project = run.project
+    workdir = run.pipeline.scratch_dir(project.id, "render")
+    providers = run.providers(speech_words_per_minute=script.words_per_minute)
     last_logged = [-1]
 
     def log_progress(fraction: float, speed: float | None) -> None:
@@ -182,7 +172,7 @@ def _render_and_publish(
             providers.images,
             workdir,
             on_progress=log_progress,
-            options=RenderOptions(encoder=EncoderSettings(preset=pipeline.x264_preset)),
+            options=RenderOptions(encoder=EncoderSettings(preset=run.pipeline.x264_preset)),
         )
         problems = verify_render(rendered, script, project.settings)
         uris = publish(store, project.id, rendered)

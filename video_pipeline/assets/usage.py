@@ -6,12 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from dagster import AssetExecutionContext, MetadataValue
+from dagster import MetadataValue
 
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.providers.base import Providers, UsageRecord
 from video_pipeline.providers.registry import ProviderOptions, build_providers
-from video_pipeline.storage.projects import load_project
 from video_pipeline.storage.usage import PostgresResponseCache, project_cost, record_usage
 
 
@@ -23,17 +22,6 @@ class StageUsage:
     run_id: str
     max_cost_usd: float | None
     records: list[UsageRecord] = field(default_factory=list)
-
-    @classmethod
-    def for_stage(cls, context: AssetExecutionContext, engine: sa.Engine, stage: str) -> StageUsage:
-        project = load_project(engine, context.partition_key)
-        return cls(
-            engine=engine,
-            project_id=project.id,
-            stage=stage,
-            run_id=context.run_id,
-            max_cost_usd=project.settings.max_cost_usd,
-        )
 
     def sink(self, record: UsageRecord) -> None:
         self.records.append(record)

@@ -12,16 +12,21 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 metadata = sa.MetaData()
 
-PROJECT_STATUSES = (
-    "new",
-    "queued",
-    "running",
-    "needs_review",
-    "done",
-    "failed",
-    "blocked",
-    "rejected",
-)
+
+def _project_ref(primary_key: bool = False) -> sa.Column[str]:
+    """The owning project; its rows go when the project goes."""
+    return sa.Column(
+        "project_id",
+        UUID(as_uuid=False),
+        sa.ForeignKey("projects.id", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
+    )
+
+
+def _timestamp(name: str) -> sa.Column[object]:
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
+
 
 projects = sa.Table(
     "projects",
@@ -35,25 +40,15 @@ projects = sa.Table(
     sa.Column("settings", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     sa.Column("status", sa.Text, nullable=False, server_default="new"),
     sa.Column("status_detail", sa.Text),
-    sa.Column(
-        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
-    sa.Column(
-        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    _timestamp("created_at"),
+    _timestamp("updated_at"),
 )
 
 project_sources = sa.Table(
     "project_sources",
     metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column(
-        "project_id",
-        UUID(as_uuid=False),
-        sa.ForeignKey("projects.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _project_ref(),
     sa.Column("role", sa.Text, nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("uri", sa.Text),
@@ -63,50 +58,31 @@ project_sources = sa.Table(
 stage_outputs = sa.Table(
     "stage_outputs",
     metadata,
-    sa.Column(
-        "project_id",
-        UUID(as_uuid=False),
-        sa.ForeignKey("projects.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _project_ref(primary_key=True),
     sa.Column("stage", sa.Text, primary_key=True),
     sa.Column("model", sa.Text, nullable=False),
     sa.Column("payload", JSONB, nullable=False),
     sa.Column("content_hash", sa.Text, nullable=False),
     sa.Column("run_id", sa.Text),
-    sa.Column(
-        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    _timestamp("updated_at"),
 )
 
 stage_states = sa.Table(
     "stage_states",
     metadata,
-    sa.Column(
-        "project_id",
-        UUID(as_uuid=False),
-        sa.ForeignKey("projects.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _project_ref(primary_key=True),
     sa.Column("stage", sa.Text, primary_key=True),
     sa.Column("state", sa.Text, nullable=False),
     sa.Column("detail", sa.Text),
     sa.Column("run_id", sa.Text),
-    sa.Column(
-        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    _timestamp("updated_at"),
 )
 
 retrievable_text = sa.Table(
     "retrievable_text",
     metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column(
-        "project_id",
-        UUID(as_uuid=False),
-        sa.ForeignKey("projects.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _project_ref(),
     sa.Column("owner_id", sa.Text, nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("ref", sa.Text, nullable=False),
@@ -124,12 +100,7 @@ retrievable_text = sa.Table(
 renders = sa.Table(
     "renders",
     metadata,
-    sa.Column(
-        "project_id",
-        UUID(as_uuid=False),
-        sa.ForeignKey("projects.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _project_ref(primary_key=True),
     sa.Column("video_uri", sa.Text, nullable=False),
     sa.Column("thumbnail_uri", sa.Text, nullable=False),
     sa.Column("srt_uri", sa.Text, nullable=False),
@@ -139,9 +110,7 @@ renders = sa.Table(
     sa.Column("height", sa.Integer, nullable=False),
     sa.Column("size_bytes", sa.BigInteger, nullable=False),
     sa.Column("probe", JSONB, nullable=False),
-    sa.Column(
-        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    _timestamp("updated_at"),
     # Hash of everything the render depends on; an equal hash means the stored video is current.
     sa.Column("input_hash", sa.Text),
 )
@@ -150,13 +119,7 @@ provider_usage = sa.Table(
     "provider_usage",
     metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column(
-        "project_id",
-        UUID(as_uuid=False),
-        sa.ForeignKey("projects.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _project_ref(),
     sa.Column("stage", sa.Text, nullable=False),
     sa.Column("run_id", sa.Text),
     sa.Column("provider", sa.Text, nullable=False),
@@ -168,9 +131,7 @@ provider_usage = sa.Table(
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("cost_usd", sa.Numeric(12, 6), nullable=False),
     sa.Column("cached", sa.Boolean, nullable=False),
-    sa.Column(
-        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    _timestamp("created_at"),
 )
 
 response_cache = sa.Table(
@@ -178,7 +139,5 @@ response_cache = sa.Table(
     metadata,
     sa.Column("key", sa.Text, primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
-    sa.Column(
-        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-    ),
+    _timestamp("created_at"),
 )

@@ -107,3 +107,26 @@ def test_blocked_project_stops_before_script_and_says_why(
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
     ]
     assert any(c.check_name == "safety_allows" and not c.passed for c in checks)
+
+
+def test_invalid_settings_written_by_another_service_fail_clearly(
+    stack: dict[str, str], engine: sa.Engine, defs: Any, instance: Any
+) -> None:
+    project_id, result = launch(
+        engine,
+        defs,
+        instance,
+        stack["DATABASE_URL"],
+        owner="bad-settings",
+        title="Square video",
+        brief="A video.",
+        settings={"aspect": "4:3", "duration_seconds": 2},
+        sources=demo_sources(),
+    )
+
+    assert not result.success
+    with engine.connect() as conn:
+        row = project_row(conn, project_id)
+    assert row.status == "failed"
+    assert row.status_detail.startswith("sources: project settings are invalid")
+    assert "aspect" in row.status_detail and "duration_seconds" in row.status_detail
