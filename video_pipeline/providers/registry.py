@@ -83,6 +83,7 @@ def _openai_providers(
     cache: ResponseCache | None,
     budget: BudgetHook | None,
 ) -> Providers:
+    from video_pipeline.providers.openai.calls import Calls
     from video_pipeline.providers.openai.client import ModelNames, OpenAIConnection
     from video_pipeline.providers.openai.content import OpenAIContent
     from video_pipeline.providers.openai.embeddings import OpenAIEmbeddings
@@ -105,10 +106,11 @@ def _openai_providers(
         models=ModelNames.model_validate(models),
         prices=PriceTable.with_overrides(json.loads(options.openai_prices_json)),
     )
+    calls = Calls(connection, usage_sink=usage_sink, cache=cache, budget=budget)
     return Providers(
-        content=OpenAIContent(connection, usage_sink=usage_sink, cache=cache, budget=budget),
-        moderation=OpenAIModeration(connection, usage_sink=usage_sink, cache=cache, budget=budget),
-        embeddings=OpenAIEmbeddings(connection, usage_sink=usage_sink, cache=cache, budget=budget),
-        speech=OpenAISpeech(connection, usage_sink=usage_sink, cache=cache, budget=budget),
-        images=OpenAIImages(connection, usage_sink=usage_sink, cache=cache, budget=budget),
+        content=OpenAIContent(calls),
+        moderation=OpenAIModeration(calls),
+        embeddings=OpenAIEmbeddings(calls),
+        speech=OpenAISpeech(calls),
+        images=OpenAIImages(calls),
     )

@@ -1,6 +1,6 @@
 """OpenAI implementations of every provider interface (any OpenAI-compatible server works)."""
 
-from video_pipeline.providers.openai.calls import BudgetHook, ResponseCache, UsageSink
+from video_pipeline.providers.openai.calls import BudgetHook, Calls, ResponseCache, UsageSink
 from video_pipeline.providers.openai.client import ModelNames, OpenAIConnection, RetrySettings
 from video_pipeline.providers.openai.content import OpenAIContent
 from video_pipeline.providers.openai.embeddings import OpenAIEmbeddings
@@ -11,6 +11,7 @@ from video_pipeline.providers.openai.speech import OpenAISpeech
 
 __all__ = [
     "BudgetHook",
+    "Calls",
     "ModelNames",
     "ModelPrice",
     "OpenAIConnection",

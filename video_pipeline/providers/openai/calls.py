@@ -165,3 +165,13 @@ class Calls:
                 cached=cached,
             )
         )
+
+
+class OpenAIProvider:
+    """A provider whose requests all go through one shared `Calls`."""
+
+    name = "openai"
+
+    def __init__(self, calls: Calls) -> None:
+        self._calls = calls
+        self._connection = calls.connection

@@ -20,11 +20,10 @@ from video_pipeline.models import (
 )
 from video_pipeline.providers.base import ProviderError
 from video_pipeline.providers.openai import prompts
-from video_pipeline.providers.openai.calls import BudgetHook, Calls, ResponseCache, UsageSink
-from video_pipeline.providers.openai.client import OpenAIConnection
+from video_pipeline.providers.openai.calls import OpenAIProvider
 from video_pipeline.providers.openai.quotes import locate_quote
 from video_pipeline.providers.openai.replies import DnaReply, ResearchReply, ScriptReply
-from video_pipeline.providers.openai.structured import ask
+from video_pipeline.providers.openai.structured import Question, ask
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _MIN_SCENE_SECONDS = 1.5
@@ -64,20 +63,7 @@ def _cite(reply: ResearchReply, material: list[ExtractedSource], model: str) -> 
     return facts
 
 
-class OpenAIContent:
-    name = "openai"
-
-    def __init__(
-        self,
-        connection: OpenAIConnection,
-        *,
-        usage_sink: UsageSink,
-        cache: ResponseCache | None = None,
-        budget: BudgetHook | None = None,
-    ) -> None:
-        self._calls = Calls(connection, usage_sink=usage_sink, cache=cache, budget=budget)
-        self._connection = connection
-
+class OpenAIContent(OpenAIProvider):
     def research(self, brief: str, material: list[ExtractedSource]) -> Research:
         model = self._connection.models.research
         user = prompts.as_json(
@@ -97,16 +83,8 @@ class OpenAIContent:
                 provider=f"openai:{model}",
             )
 
-        return ask(
-            self._calls,
-            capability="research",
-            model=model,
-            system=prompts.RESEARCH,
-            user=user,
-            reply_model=ResearchReply,
-            max_output_tokens=4000,
-            convert=convert,
-        )
+        question = Question("research", model, prompts.RESEARCH, user, max_output_tokens=4000)
+        return ask(self._calls, question, ResearchReply, convert)
 
     def dna_profile(self, references: list[ExtractedSource]) -> DnaProfile:
         if not references:
@@ -138,16 +116,8 @@ class OpenAIContent:
                 provider=f"openai:{model}",
             )
 
-        return ask(
-            self._calls,
-            capability="dna_profile",
-            model=model,
-            system=prompts.DNA,
-            user=user,
-            reply_model=DnaReply,
-            max_output_tokens=1500,
-            convert=convert,
-        )
+        question = Question("dna_profile", model, prompts.DNA, user, max_output_tokens=1500)
+        return ask(self._calls, question, DnaReply, convert)
 
     def write_script(
         self, title: str, brief: str, research: Research, dna: DnaProfile, settings: ProjectSettings
@@ -155,6 +125,7 @@ class OpenAIContent:
         model = self._connection.models.script
         system, user = prompts.script_request(title, brief, research, dna, settings)
         target_words = settings.duration_seconds / 60 * dna.words_per_minute
+        max_output_tokens = min(1000 + round(target_words * 3), 16_000)
         known_facts = {fact.id for fact in research.key_facts}
 
         def convert(reply: ScriptReply) -> Script:
@@ -168,16 +139,12 @@ class OpenAIContent:
                 )
             scenes = [
                 Scene(
+                    **scene.model_dump(),
                     index=index,
-                    kind=scene.kind,
-                    narration=scene.narration,
-                    on_screen_text=scene.on_screen_text,
-                    visual_description=scene.visual_description,
                     duration_seconds=max(
                         scene_seconds(len(scene.narration.split()), dna.words_per_minute),
                         _MIN_SCENE_SECONDS,
                     ),
-                    fact_ids=scene.fact_ids,
                 )
                 for index, scene in enumerate(reply.scenes)
             ]
@@ -192,13 +159,5 @@ class OpenAIContent:
                 provider=f"openai:{model}",
             )
 
-        return ask(
-            self._calls,
-            capability="script",
-            model=model,
-            system=system,
-            user=user,
-            reply_model=ScriptReply,
-            max_output_tokens=min(1000 + round(target_words * 3), 16_000),
-            convert=convert,
-        )
+        question = Question("script", model, system, user, max_output_tokens)
+        return ask(self._calls, question, ScriptReply, convert)

@@ -7,15 +7,7 @@ from typing import Any
 
 from video_pipeline.providers.base import ProviderError
 from video_pipeline.providers.openai.batching import batches
-from video_pipeline.providers.openai.calls import (
-    BudgetHook,
-    Call,
-    Calls,
-    Metered,
-    ResponseCache,
-    UsageSink,
-)
-from video_pipeline.providers.openai.client import OpenAIConnection
+from video_pipeline.providers.openai.calls import Call, Calls, Metered, OpenAIProvider
 from video_pipeline.providers.openai.pricing import estimate_tokens
 
 NATIVE_DIMENSIONS = {
@@ -27,22 +19,12 @@ NATIVE_DIMENSIONS = {
 _SHORTENABLE = ("text-embedding-3-small", "text-embedding-3-large")
 
 
-class OpenAIEmbeddings:
-    name = "openai"
-
-    def __init__(
-        self,
-        connection: OpenAIConnection,
-        *,
-        usage_sink: UsageSink,
-        cache: ResponseCache | None = None,
-        budget: BudgetHook | None = None,
-        batch_size: int = 256,
-    ) -> None:
-        self._calls = Calls(connection, usage_sink=usage_sink, cache=cache, budget=budget)
-        self.model = connection.models.embeddings
+class OpenAIEmbeddings(OpenAIProvider):
+    def __init__(self, calls: Calls, *, batch_size: int = 256) -> None:
+        super().__init__(calls)
+        self.model = self._connection.models.embeddings
         native = NATIVE_DIMENSIONS.get(self.model)
-        dimension = connection.models.embedding_dimension or native
+        dimension = self._connection.models.embedding_dimension or native
         if dimension is None:
             raise ProviderError(
                 f"the size of {self.model!r} embeddings is not known; set the embedding "

@@ -12,15 +12,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from video_pipeline.models import Scene
 from video_pipeline.providers.base import ProviderError
-from video_pipeline.providers.openai.calls import (
-    BudgetHook,
-    Call,
-    Calls,
-    Metered,
-    ResponseCache,
-    UsageSink,
-)
-from video_pipeline.providers.openai.client import OpenAIConnection
+from video_pipeline.providers.openai.calls import Call, Metered, OpenAIProvider
 
 SIZES = {
     "gpt-image-1": ("1024x1024", "1536x1024", "1024x1536"),
@@ -47,41 +39,29 @@ def scene_prompt(scene: Scene, title: str) -> str:
     )
 
 
-class OpenAIImages:
-    name = "openai"
-
-    def __init__(
-        self,
-        connection: OpenAIConnection,
-        *,
-        usage_sink: UsageSink,
-        cache: ResponseCache | None = None,
-        budget: BudgetHook | None = None,
-    ) -> None:
-        self._calls = Calls(connection, usage_sink=usage_sink, cache=cache, budget=budget)
-        self._model = connection.models.images
-        self._quality = connection.models.image_quality
-
+class OpenAIImages(OpenAIProvider):
     def scene_image(
         self, scene: Scene, title: str, width: int, height: int, out_path: Path
     ) -> Path:
+        models = self._connection.models
+        model, quality = models.images, models.image_quality
         request: dict[str, Any] = {
-            "model": self._model,
+            "model": model,
             "prompt": scene_prompt(scene, title),
-            "size": closest_size(self._model, width, height),
+            "size": closest_size(model, width, height),
             "n": 1,
         }
-        if self._quality is not None:
-            request["quality"] = self._quality
-        if self._model.startswith("dall-e"):  # gpt-image models always answer in base64
+        if quality is not None:
+            request["quality"] = quality
+        if model.startswith("dall-e"):  # gpt-image models always answer in base64
             request["response_format"] = "b64_json"
-        estimated = self._calls.connection.prices.cost(self._model, 0, 1, "images")
+        estimated = self._calls.connection.prices.cost(model, 0, 1, "images")
 
         def send() -> Metered:
             response = self._calls.client.images.generate(**request)
             encoded = response.data[0].b64_json if response.data else None
             if not encoded:
-                raise ProviderError(f"{self._model} returned no image data; run the step again.")
+                raise ProviderError(f"{model} returned no image data; run the step again.")
             return Metered(encoded, 0, 1, "images")
 
         def parse(value: str) -> Image.Image:
@@ -89,10 +69,10 @@ class OpenAIImages:
                 return Image.open(io.BytesIO(base64.b64decode(value))).convert("RGB")
             except (UnidentifiedImageError, ValueError) as error:
                 raise ProviderError(
-                    f"{self._model} returned data that is not an image; run the step again."
+                    f"{model} returned data that is not an image; run the step again."
                 ) from error
 
-        image = self._calls.run(Call("images", self._model, request, estimated), send, parse)
+        image = self._calls.run(Call("images", model, request, estimated), send, parse)
         out_path.parent.mkdir(parents=True, exist_ok=True)
         ImageOps.fit(image, (width, height), Image.Resampling.LANCZOS).save(out_path, "PNG")
         return out_path

@@ -6,15 +6,7 @@ import json
 
 from video_pipeline.providers.base import ModerationScores
 from video_pipeline.providers.openai.batching import batches, split_text
-from video_pipeline.providers.openai.calls import (
-    BudgetHook,
-    Call,
-    Calls,
-    Metered,
-    ResponseCache,
-    UsageSink,
-)
-from video_pipeline.providers.openai.client import OpenAIConnection
+from video_pipeline.providers.openai.calls import Call, Calls, Metered, OpenAIProvider
 
 CATEGORIES = ("harassment", "hate", "illicit", "self_harm", "sexual", "violence")
 _EXCERPT_CHARS = 160
@@ -26,21 +18,12 @@ def our_category(openai_category: str) -> str:
     return openai_category.split("/")[0].replace("-", "_")
 
 
-class OpenAIModeration:
-    name = "openai"
-
+class OpenAIModeration(OpenAIProvider):
     def __init__(
-        self,
-        connection: OpenAIConnection,
-        *,
-        usage_sink: UsageSink,
-        cache: ResponseCache | None = None,
-        budget: BudgetHook | None = None,
-        batch_size: int = 32,
-        max_chars_per_input: int = 8000,
+        self, calls: Calls, *, batch_size: int = 32, max_chars_per_input: int = 8000
     ) -> None:
-        self._calls = Calls(connection, usage_sink=usage_sink, cache=cache, budget=budget)
-        self._model = connection.models.moderation
+        super().__init__(calls)
+        self._model = self._connection.models.moderation
         self._batch_size = batch_size
         self._max_chars = max_chars_per_input
 

@@ -11,15 +11,7 @@ import numpy.typing as npt
 from video_pipeline.providers.alignment import align_words
 from video_pipeline.providers.base import Narration, ProviderError, WordTiming
 from video_pipeline.providers.openai.batching import split_text
-from video_pipeline.providers.openai.calls import (
-    BudgetHook,
-    Call,
-    Calls,
-    Metered,
-    ResponseCache,
-    UsageSink,
-)
-from video_pipeline.providers.openai.client import OpenAIConnection
+from video_pipeline.providers.openai.calls import Call, Metered, OpenAIProvider
 from video_pipeline.providers.openai.wav import decode_wav, write_wav
 
 VOICES = frozenset(
@@ -29,21 +21,7 @@ VOICES = frozenset(
 MAX_INPUT_CHARS = 4096
 
 
-class OpenAISpeech:
-    name = "openai"
-
-    def __init__(
-        self,
-        connection: OpenAIConnection,
-        *,
-        usage_sink: UsageSink,
-        cache: ResponseCache | None = None,
-        budget: BudgetHook | None = None,
-    ) -> None:
-        self._calls = Calls(connection, usage_sink=usage_sink, cache=cache, budget=budget)
-        self._model = connection.models.tts
-        self._default_voice = connection.models.tts_voice
-
+class OpenAISpeech(OpenAIProvider):
     def synthesize(self, text: str, voice: str, out_path: Path) -> Narration:
         """`voice` is used when it names an OpenAI voice; other names (such as a project's
         espeak voice "en-us") fall back to the configured OpenAI voice. Long texts are
@@ -51,7 +29,7 @@ class OpenAISpeech:
         pieces = split_text(text, MAX_INPUT_CHARS)
         if not pieces:
             raise ProviderError("there is no narration text to speak; check the script.")
-        chosen = voice if voice in VOICES else self._default_voice
+        chosen = voice if voice in VOICES else self._connection.models.tts_voice
         audio: list[npt.NDArray[np.int16]] = []
         words: list[WordTiming] = []
         offset, rate = 0.0, 0
@@ -70,16 +48,17 @@ class OpenAISpeech:
         return Narration(audio_path=out_path, duration_seconds=offset, words=words)
 
     def _speak(self, text: str, voice: str) -> tuple[npt.NDArray[np.int16], int]:
-        request = {"model": self._model, "voice": voice, "input": text, "response_format": "wav"}
-        estimated = self._calls.connection.prices.cost(self._model, len(text), 0, "characters")
+        model = self._connection.models.tts
+        request = {"model": model, "voice": voice, "input": text, "response_format": "wav"}
+        estimated = self._calls.connection.prices.cost(model, len(text), 0, "characters")
 
         def send() -> Metered:
             response = self._calls.client.audio.speech.create(
-                model=self._model, voice=voice, input=text, response_format="wav"
+                model=model, voice=voice, input=text, response_format="wav"
             )
             return Metered(base64.b64encode(response.content).decode(), len(text), 0, "characters")
 
         def parse(value: str) -> tuple[npt.NDArray[np.int16], int]:
             return decode_wav(base64.b64decode(value))
 
-        return self._calls.run(Call("speech", self._model, request, estimated), send, parse)
+        return self._calls.run(Call("speech", model, request, estimated), send, parse)

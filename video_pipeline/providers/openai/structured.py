@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from openai.lib._pydantic import to_strict_json_schema
@@ -51,22 +52,26 @@ def _reply_content(value: str, model: str, task: str) -> str:
     return str(reply["content"])
 
 
-def ask(
-    calls: Calls,
-    *,
-    capability: str,
-    model: str,
-    system: str,
-    user: str,
-    reply_model: type[R],
-    max_output_tokens: int,
-    convert: Callable[[R], T],
-) -> T:
-    """Ask `model` for a `reply_model` and turn it into a result with `convert`.
+@dataclass(frozen=True)
+class Question:
+    """One step's chat request: which model, its instructions, its input, and how many
+    tokens the reply may take."""
+
+    capability: str
+    model: str
+    system: str
+    user: str
+    max_output_tokens: int
+
+
+def ask(calls: Calls, question: Question, reply_model: type[R], convert: Callable[[R], T]) -> T:
+    """Ask `question.model` for a `reply_model` and turn it into a result with `convert`.
 
     `convert` may raise ProviderError for replies that are well-formed but unusable; such
     replies, like refusals and malformed ones, are not cached.
     """
+    capability, model = question.capability, question.model
+    system, user, max_output_tokens = question.system, question.user, question.max_output_tokens
     request: dict[str, Any] = {
         "model": model,
         "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],

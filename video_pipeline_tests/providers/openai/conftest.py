@@ -1,4 +1,4 @@
-"""A fake OpenAI server per test, and providers wired to it through the real client."""
+"""A fake OpenAI server per test, and `Calls` to it through the real client."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from video_pipeline.providers.base import UsageRecord
-from video_pipeline.providers.openai import OpenAIConnection, RetrySettings
+from video_pipeline.providers.openai import (
+    BudgetHook,
+    Calls,
+    OpenAIConnection,
+    ResponseCache,
+    RetrySettings,
+)
 from video_pipeline_tests.fake_openai import FakeOpenAI
 
 
@@ -38,11 +44,13 @@ def usage() -> list[UsageRecord]:
 
 
 @pytest.fixture
-def connect(fake_openai: FakeOpenAI) -> Callable[..., OpenAIConnection]:
-    """An OpenAIConnection to the fake server, with test-sized timeouts and backoff;
-    keyword arguments override its fields."""
+def calls(fake_openai: FakeOpenAI, usage: list[UsageRecord]) -> Callable[..., Calls]:
+    """Calls to the fake server, with test-sized timeouts and backoff, recording usage in
+    `usage`; other keyword arguments override fields of the OpenAIConnection."""
 
-    def build(**overrides: Any) -> OpenAIConnection:
+    def build(
+        *, cache: ResponseCache | None = None, budget: BudgetHook | None = None, **overrides: Any
+    ) -> Calls:
         settings: dict[str, Any] = {
             "api_key": "sk-test",
             "base_url": fake_openai.base_url,
@@ -51,6 +59,7 @@ def connect(fake_openai: FakeOpenAI) -> Callable[..., OpenAIConnection]:
                 max_attempts=3, backoff_base_seconds=0.01, backoff_max_seconds=0.05
             ),
         }
-        return OpenAIConnection.model_validate({**settings, **overrides})
+        connection = OpenAIConnection.model_validate({**settings, **overrides})
+        return Calls(connection, usage_sink=usage.append, cache=cache, budget=budget)
 
     return build

@@ -9,7 +9,7 @@ import pytest
 
 from video_pipeline.providers.base import ProviderError, UsageRecord
 from video_pipeline.providers.openai import (
-    OpenAIConnection,
+    Calls,
     OpenAIContent,
     OpenAIEmbeddings,
     PriceTable,
@@ -24,10 +24,8 @@ CHAT = "/v1/chat/completions"
 
 
 @pytest.fixture
-def embeddings(
-    connect: Callable[..., OpenAIConnection], usage: list[UsageRecord]
-) -> OpenAIEmbeddings:
-    return OpenAIEmbeddings(connect(), usage_sink=usage.append)
+def embeddings(calls: Callable[..., Calls]) -> OpenAIEmbeddings:
+    return OpenAIEmbeddings(calls())
 
 
 def test_rate_limit_waits_for_retry_after(
@@ -71,10 +69,8 @@ def test_server_errors_exhaust_the_attempts(
     assert len(fake_openai.calls(EMBEDDINGS)) == 3
 
 
-def test_timeout_is_retried(
-    connect: Callable[..., OpenAIConnection], fake_openai: FakeOpenAI, usage: list[UsageRecord]
-) -> None:
-    provider = OpenAIEmbeddings(connect(timeout_seconds=0.5), usage_sink=usage.append)
+def test_timeout_is_retried(calls: Callable[..., Calls], fake_openai: FakeOpenAI) -> None:
+    provider = OpenAIEmbeddings(calls(timeout_seconds=0.5))
     fake_openai.script(Fault("delay", seconds=1.5))
 
     assert len(provider.embed(["hello"])) == 1
@@ -82,12 +78,10 @@ def test_timeout_is_retried(
 
 
 def test_timeouts_exhaust_the_attempts(
-    connect: Callable[..., OpenAIConnection], fake_openai: FakeOpenAI, usage: list[UsageRecord]
+    calls: Callable[..., Calls], fake_openai: FakeOpenAI, usage: list[UsageRecord]
 ) -> None:
-    connection = connect(
-        timeout_seconds=0.5, retry=RetrySettings(max_attempts=2, backoff_base_seconds=0.01)
-    )
-    provider = OpenAIEmbeddings(connection, usage_sink=usage.append)
+    retry = RetrySettings(max_attempts=2, backoff_base_seconds=0.01)
+    provider = OpenAIEmbeddings(calls(timeout_seconds=0.5, retry=retry))
     fake_openai.script(Fault("delay", seconds=1.5), Fault("delay", seconds=1.5))
 
     with pytest.raises(ProviderError, match="timed out"):
@@ -119,27 +113,27 @@ def test_exhausted_quota_is_not_retried(
 
 
 def test_unknown_model_names_the_setting(
-    connect: Callable[..., OpenAIConnection], fake_openai: FakeOpenAI, usage: list[UsageRecord]
+    calls: Callable[..., Calls], fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.script(Fault("status", status=404, message="The model does not exist"))
-    content = OpenAIContent(connect(), usage_sink=usage.append)
+    content = OpenAIContent(calls())
 
     with pytest.raises(ProviderError, match="check the configured model name"):
         content.dna_profile([source(1, PAST_SCRIPT, role="reference")])
 
 
-def test_missing_key_is_explained(connect: Callable[..., OpenAIConnection]) -> None:
+def test_missing_key_is_explained(calls: Callable[..., Calls]) -> None:
     with pytest.raises(ProviderError, match="OPENAI_API_KEY"):
-        OpenAIEmbeddings(connect(api_key=" "), usage_sink=lambda record: None)
+        OpenAIEmbeddings(calls(api_key=" "))
 
 
 def test_cache_hit_makes_no_request(
-    connect: Callable[..., OpenAIConnection], fake_openai: FakeOpenAI, usage: list[UsageRecord]
+    calls: Callable[..., Calls], fake_openai: FakeOpenAI, usage: list[UsageRecord]
 ) -> None:
     cache = MemoryCache()
     references = [source(1, PAST_SCRIPT, role="reference")]
-    first = OpenAIContent(connect(), usage_sink=usage.append, cache=cache).dna_profile(references)
-    again = OpenAIContent(connect(), usage_sink=usage.append, cache=cache).dna_profile(references)
+    first = OpenAIContent(calls(cache=cache)).dna_profile(references)
+    again = OpenAIContent(calls(cache=cache)).dna_profile(references)
 
     assert again == first
     assert len(fake_openai.calls(CHAT)) == 1
@@ -148,10 +142,10 @@ def test_cache_hit_makes_no_request(
 
 
 def test_failed_replies_are_not_cached(
-    connect: Callable[..., OpenAIConnection], fake_openai: FakeOpenAI, usage: list[UsageRecord]
+    calls: Callable[..., Calls], fake_openai: FakeOpenAI
 ) -> None:
     cache = MemoryCache()
-    content = OpenAIContent(connect(), usage_sink=usage.append, cache=cache)
+    content = OpenAIContent(calls(cache=cache))
     fake_openai.script(Fault("refusal"))
     references = [source(1, PAST_SCRIPT, role="reference")]
 
@@ -163,7 +157,7 @@ def test_failed_replies_are_not_cached(
 
 
 def test_budget_stops_before_any_request(
-    connect: Callable[..., OpenAIConnection], fake_openai: FakeOpenAI, usage: list[UsageRecord]
+    calls: Callable[..., Calls], fake_openai: FakeOpenAI
 ) -> None:
     estimates: list[float] = []
 
@@ -171,7 +165,7 @@ def test_budget_stops_before_any_request(
         estimates.append(estimated_cost)
         raise RuntimeError("over budget")
 
-    content = OpenAIContent(connect(), usage_sink=usage.append, budget=budget)
+    content = OpenAIContent(calls(budget=budget))
     with pytest.raises(RuntimeError, match="over budget"):
         content.dna_profile([source(1, PAST_SCRIPT, role="reference")])
     assert fake_openai.requests == []
@@ -180,12 +174,12 @@ def test_budget_stops_before_any_request(
 
 
 def test_cost_comes_from_the_price_table(
-    connect: Callable[..., OpenAIConnection], usage: list[UsageRecord]
+    calls: Callable[..., Calls], usage: list[UsageRecord]
 ) -> None:
     prices = PriceTable.with_overrides(
         {"gpt-4o-mini": {"input_per_million_tokens": 1.0, "output_per_million_tokens": 3.0}}
     )
-    content = OpenAIContent(connect(prices=prices), usage_sink=usage.append)
+    content = OpenAIContent(calls(prices=prices))
     content.dna_profile([source(1, PAST_SCRIPT, role="reference")])
 
     (record,) = usage
@@ -201,13 +195,13 @@ def test_unknown_models_cost_nothing() -> None:
 
 
 def test_retry_after_beyond_the_limit_fails(
-    connect: Callable[..., OpenAIConnection], fake_openai: FakeOpenAI, usage: list[UsageRecord]
+    calls: Callable[..., Calls], fake_openai: FakeOpenAI
 ) -> None:
-    connection = connect(retry=RetrySettings(max_retry_after_seconds=5))
+    provider = OpenAIEmbeddings(calls(retry=RetrySettings(max_retry_after_seconds=5)))
     fake_openai.script(Fault("status", status=429, headers={"Retry-After": "3600"}))
     started = time.monotonic()
 
     with pytest.raises(ProviderError, match="rate limited"):
-        OpenAIEmbeddings(connection, usage_sink=usage.append).embed(["hello"])
+        provider.embed(["hello"])
     assert len(fake_openai.calls(EMBEDDINGS)) == 1
     assert time.monotonic() - started < 3600

@@ -12,8 +12,8 @@ from PIL import Image
 from video_pipeline.models import Scene
 from video_pipeline.providers.base import ProviderError, UsageRecord
 from video_pipeline.providers.openai import (
+    Calls,
     ModelNames,
-    OpenAIConnection,
     OpenAIEmbeddings,
     OpenAIImages,
     OpenAIModeration,
@@ -23,9 +23,9 @@ from video_pipeline_tests.fake_openai import FakeOpenAI, fake_embedding
 
 
 def test_moderation_folds_categories_and_keeps_evidence(
-    connect: Callable[..., OpenAIConnection], fake_openai: FakeOpenAI, usage: list[UsageRecord]
+    calls: Callable[..., Calls], fake_openai: FakeOpenAI, usage: list[UsageRecord]
 ) -> None:
-    moderation = OpenAIModeration(connect(), usage_sink=usage.append, batch_size=2)
+    moderation = OpenAIModeration(calls(), batch_size=2)
     texts = ["A calm walk by the sea.", "They plan to attack the town.", "I want to hurt myself."]
 
     result = moderation.moderate(texts)
@@ -39,9 +39,9 @@ def test_moderation_folds_categories_and_keeps_evidence(
 
 
 def test_embeddings_batch_and_keep_order(
-    connect: Callable[..., OpenAIConnection], fake_openai: FakeOpenAI, usage: list[UsageRecord]
+    calls: Callable[..., Calls], fake_openai: FakeOpenAI, usage: list[UsageRecord]
 ) -> None:
-    embeddings = OpenAIEmbeddings(connect(), usage_sink=usage.append)
+    embeddings = OpenAIEmbeddings(calls())
     texts = [f"chunk number {i}" for i in range(600)]
 
     vectors = embeddings.embed(texts)
@@ -62,53 +62,45 @@ def test_embeddings_batch_and_keep_order(
     ],
 )
 def test_embedding_dimension_follows_the_model(
-    connect: Callable[..., OpenAIConnection], model: str, dimension: int
+    calls: Callable[..., Calls], model: str, dimension: int
 ) -> None:
-    provider = OpenAIEmbeddings(
-        connect(models=ModelNames(embeddings=model)), usage_sink=lambda record: None
-    )
+    provider = OpenAIEmbeddings(calls(models=ModelNames(embeddings=model)))
     assert provider.dimension == dimension
     assert len(provider.embed(["hello"])[0]) == dimension
 
 
 def test_shortened_embeddings_ask_for_dimensions(
-    connect: Callable[..., OpenAIConnection], fake_openai: FakeOpenAI
+    calls: Callable[..., Calls], fake_openai: FakeOpenAI
 ) -> None:
     models = ModelNames(embeddings="text-embedding-3-large", embedding_dimension=1024)
-    provider = OpenAIEmbeddings(connect(models=models), usage_sink=lambda record: None)
+    provider = OpenAIEmbeddings(calls(models=models))
 
     assert len(provider.embed(["hello"])[0]) == 1024
     assert fake_openai.calls("/v1/embeddings")[0].body["dimensions"] == 1024
 
 
-def test_unknown_embedding_model_needs_a_dimension(
-    connect: Callable[..., OpenAIConnection],
-) -> None:
+def test_unknown_embedding_model_needs_a_dimension(calls: Callable[..., Calls]) -> None:
     with pytest.raises(ProviderError, match="set the embedding dimension"):
-        OpenAIEmbeddings(
-            connect(models=ModelNames(embeddings="nomic-embed-text")), usage_sink=lambda r: None
-        )
+        OpenAIEmbeddings(calls(models=ModelNames(embeddings="nomic-embed-text")))
 
 
 def test_empty_texts_are_refused_before_any_request(
-    connect: Callable[..., OpenAIConnection], fake_openai: FakeOpenAI
+    calls: Callable[..., Calls], fake_openai: FakeOpenAI
 ) -> None:
-    provider = OpenAIEmbeddings(connect(), usage_sink=lambda record: None)
+    provider = OpenAIEmbeddings(calls())
     with pytest.raises(ProviderError, match="empty"):
         provider.embed(["fine", "  "])
     assert fake_openai.requests == []
 
 
 def test_speech_writes_wav_with_word_timings(
-    connect: Callable[..., OpenAIConnection],
+    calls: Callable[..., Calls],
     fake_openai: FakeOpenAI,
     usage: list[UsageRecord],
     tmp_path: Path,
 ) -> None:
     text = "Octopuses have three hearts. Their blood is blue, and their arms think."
-    narration = OpenAISpeech(connect(), usage_sink=usage.append).synthesize(
-        text, "en-us", tmp_path / "narration.wav"
-    )
+    narration = OpenAISpeech(calls()).synthesize(text, "en-us", tmp_path / "narration.wav")
 
     with wave.open(str(narration.audio_path)) as audio:
         assert audio.getframerate() == 24_000
@@ -122,23 +114,21 @@ def test_speech_writes_wav_with_word_timings(
 
 
 def test_long_narration_is_spoken_in_pieces(
-    connect: Callable[..., OpenAIConnection], fake_openai: FakeOpenAI, tmp_path: Path
+    calls: Callable[..., Calls], fake_openai: FakeOpenAI, tmp_path: Path
 ) -> None:
     text = " ".join(["This sentence is repeated to make a long narration."] * 90)
-    narration = OpenAISpeech(connect(), usage_sink=lambda record: None).synthesize(
-        text, "nova", tmp_path / "long.wav"
-    )
+    narration = OpenAISpeech(calls()).synthesize(text, "nova", tmp_path / "long.wav")
 
-    calls = fake_openai.calls("/v1/audio/speech")
-    assert len(calls) == 2 and all(len(c.body["input"]) <= 4096 for c in calls)
-    assert calls[0].body["voice"] == "nova"
+    requests = fake_openai.calls("/v1/audio/speech")
+    assert len(requests) == 2 and all(len(r.body["input"]) <= 4096 for r in requests)
+    assert requests[0].body["voice"] == "nova"
     assert len(narration.words) == len(text.split())
     starts = [w.start for w in narration.words]
     assert starts == sorted(starts)
 
 
 def test_scene_image_is_fitted_to_the_frame(
-    connect: Callable[..., OpenAIConnection],
+    calls: Callable[..., Calls],
     fake_openai: FakeOpenAI,
     usage: list[UsageRecord],
     tmp_path: Path,
@@ -150,9 +140,7 @@ def test_scene_image_is_fitted_to_the_frame(
         visual_description="An octopus",
         duration_seconds=2,
     )
-    path = OpenAIImages(connect(), usage_sink=usage.append).scene_image(
-        scene, "Octopus", 720, 1280, tmp_path / "scene.png"
-    )
+    path = OpenAIImages(calls()).scene_image(scene, "Octopus", 720, 1280, tmp_path / "scene.png")
 
     with Image.open(path) as image:
         assert image.format == "PNG" and image.size == (720, 1280)

@@ -7,7 +7,7 @@ import pytest
 
 from video_pipeline.models import ProjectSettings, scene_seconds
 from video_pipeline.providers.base import ProviderError, UsageRecord
-from video_pipeline.providers.openai import OpenAIConnection, OpenAIContent
+from video_pipeline.providers.openai import Calls, OpenAIContent
 from video_pipeline_tests.fake_openai import FakeOpenAI, Fault
 from video_pipeline_tests.providers.openai.samples import OCTOPUS, PAST_SCRIPT, source
 
@@ -15,8 +15,8 @@ CHAT = "/v1/chat/completions"
 
 
 @pytest.fixture
-def content(connect: Callable[..., OpenAIConnection], usage: list[UsageRecord]) -> OpenAIContent:
-    return OpenAIContent(connect(), usage_sink=usage.append)
+def content(calls: Callable[..., Calls]) -> OpenAIContent:
+    return OpenAIContent(calls())
 
 
 def test_research_cites_the_quoted_spans(
