@@ -110,6 +110,10 @@ def project_create(
         list[str] | None,
         typer.Option(help="Your earlier scripts or transcripts (same forms). Repeatable."),
     ] = None,
+    music: Annotated[
+        str | None,
+        typer.Option(help="Background music: a local audio file, ducked under the voice."),
+    ] = None,
     owner: Annotated[str, typer.Option(help="Owner id; search is scoped to it.")] = "local",
     aspect: Annotated[str, typer.Option(help="9:16, 16:9 or 1:1.")] = "9:16",
     duration: Annotated[float, typer.Option(help="Target length in seconds.")] = 30.0,
@@ -119,7 +123,7 @@ def project_create(
     """Validate and insert a project; the intake sensor launches its run."""
     from pydantic import ValidationError
 
-    from video_pipeline.intake import ProjectRequest, source_from_argument
+    from video_pipeline.intake import ProjectRequest, music_source, source_from_argument
     from video_pipeline.storage.projects import create_project
 
     try:
@@ -134,7 +138,8 @@ def project_create(
                     "resolution": resolution,
                 },
                 "sources": [source_from_argument(a, "material") for a in source or []]
-                + [source_from_argument(a, "reference") for a in reference or []],
+                + [source_from_argument(a, "reference") for a in reference or []]
+                + ([music_source(music)] if music else []),
             }
         )
     except (ValidationError, ValueError) as exc:

@@ -43,3 +43,15 @@ def source_from_argument(argument: str, role: SourceRole) -> SourceInput:
             + ", ".join(sorted(SUPPORTED_FILE_TYPES))
         )
     return SourceInput(id=0, role=role, kind="file", uri=str(path))
+
+
+def music_source(argument: str) -> SourceInput:
+    """A background music track: a local audio file."""
+    from video_pipeline.stages.sources import MUSIC_TYPES
+
+    path = Path(argument).expanduser().resolve()
+    if not path.is_file():
+        raise ValueError(f"music file {argument} does not exist")
+    if path.suffix.lower() not in MUSIC_TYPES:
+        raise ValueError(f"music file {argument} must be one of {', '.join(MUSIC_TYPES)}")
+    return SourceInput(id=0, role="music", kind="file", uri=str(path))

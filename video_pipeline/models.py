@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Aspect = Literal["9:16", "16:9", "1:1"]
 Resolution = Literal["720p", "1080p"]
-SourceRole = Literal["material", "reference"]
+SourceRole = Literal["material", "reference", "music"]
 SourceKind = Literal["text", "file", "url"]
 ProjectStatus = Literal[
     "new", "queued", "running", "needs_review", "done", "failed", "blocked", "rejected"
@@ -62,6 +62,11 @@ class Project(Contract):
     brief: str
     settings: ProjectSettings
     sources: list[SourceInput]
+
+    @property
+    def music(self) -> SourceInput | None:
+        """The background music track, if the project has one."""
+        return next((s for s in self.sources if s.role == "music"), None)
 
 
 # --------------------------------------------------------------------------- stage outputs

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from video_pipeline.assets.common import stage_asset
 from video_pipeline.assets.tracking import StageRun, tracked_stage
-from video_pipeline.models import ProjectSettings, RenderResult, Script
+from video_pipeline.models import Project, ProjectSettings, RenderResult, Script
 from video_pipeline.render.engine import RenderedVideo, RenderOptions, render_video
 from video_pipeline.render.graph import EncoderSettings
 from video_pipeline.render.verify import verify_render
@@ -33,6 +33,7 @@ RENDER_CODE_VERSION = "1"
 class RenderInputs(BaseModel):
     script: Script
     settings: ProjectSettings
+    music: str | None
     provider: str
     preset: str
     code_version: str
@@ -86,7 +87,7 @@ def render(
     store = object_store.store
     with tracked_stage(context, db.engine, pipeline, "render") as run:
         project_id = run.project.id
-        input_hash = render_input_hash(script, run.project.settings, pipeline)
+        input_hash = render_input_hash(script, run.project, pipeline)
         result = current_render(db.engine, project_id, input_hash)
         reused = result is not None and _published(store, result)
         if result is None or not reused:
@@ -128,17 +129,24 @@ def render(
         set_status(db.engine, project_id, "done", f"video ready: {result.video_uri}")
 
 
-def render_input_hash(script: Script, settings: ProjectSettings, pipeline: PipelineConfig) -> str:
+def render_input_hash(script: Script, project: Project, pipeline: PipelineConfig) -> str:
     """Everything the video depends on: equal hashes mean an equal video."""
+    music = _music_path(project)
     return content_hash(
         RenderInputs(
             script=script,
-            settings=settings,
+            settings=project.settings,
+            music=f"{music}:{music.stat().st_size}:{music.stat().st_mtime_ns}" if music else None,
             provider=pipeline.provider,
             preset=pipeline.x264_preset,
             code_version=RENDER_CODE_VERSION,
         )
     )
+
+
+def _music_path(project: Project) -> Path | None:
+    music = project.music
+    return Path(music.uri) if music is not None and music.uri else None
 
 
 def _published(store: ObjectStore, result: RenderResult) -> bool:
@@ -171,6 +179,7 @@ def _render_and_publish(
             providers.speech,
             providers.images,
             workdir,
+            music_path=_music_path(project),
             on_progress=log_progress,
             options=RenderOptions(encoder=EncoderSettings(preset=run.pipeline.x264_preset)),
         )

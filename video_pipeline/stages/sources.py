@@ -41,10 +41,29 @@ def extract_sources(project: Project, limits: IngestLimits | None = None) -> Sou
     items = []
     for source in project.sources:
         try:
-            items.append(extract_source(source, limits))
+            if source.role == "music":
+                check_music(source)
+            else:
+                items.append(extract_source(source, limits))
         except PipelineInputError as exc:
             raise PipelineInputError(f"{describe(source)}: {exc}") from exc
     return Sources(project_id=project.id, brief=normalise_whitespace(project.brief), items=items)
+
+
+MUSIC_TYPES = (".mp3", ".wav", ".m4a", ".aac", ".ogg", ".opus", ".flac")
+
+
+def check_music(source: SourceInput) -> None:
+    """Music is not text: it only has to be a readable local audio file for the render."""
+    if source.kind != "file" or not source.uri:
+        raise PipelineInputError("background music must be a local audio file (kind 'file')")
+    path = Path(source.uri)
+    if path.suffix.lower() not in MUSIC_TYPES:
+        raise PipelineInputError(
+            f"background music must be one of {', '.join(MUSIC_TYPES)}, not '{path.suffix}'"
+        )
+    if not path.is_file():
+        raise PipelineInputError(f"music file not found: {path}")
 
 
 def describe(source: SourceInput) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -190,3 +191,50 @@ def test_search_finds_the_owners_chunks_only(
     hits = search(engine, "e2e-owner", embedder.model, query, limit=5)
     assert hits and all(hit.project_id == rendered_project for hit in hits)
     assert search(engine, "someone-else", embedder.model, query, limit=5) == []
+
+
+def test_background_music_is_mixed_under_the_voice(
+    stack: dict[str, str],
+    engine: sa.Engine,
+    store: ObjectStore,
+    defs: Any,
+    instance: Any,
+    tmp_path: Path,
+) -> None:
+    from video_pipeline.render.binaries import ffmpeg_path
+
+    music = tmp_path / "music.wav"
+    subprocess.run(
+        [
+            str(ffmpeg_path()),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=220:duration=4",
+            "-ac",
+            "2",
+            str(music),
+        ],
+        check=True,
+    )
+    project_id, result = launch(
+        engine,
+        defs,
+        instance,
+        stack["DATABASE_URL"],
+        owner="music-owner",
+        title="How honeybees run a hive",
+        brief="A short explainer on how a honeybee colony works.",
+        settings={"aspect": "16:9", "resolution": "720p", "duration_seconds": 12},
+        sources=[*demo_sources(), {"role": "music", "kind": "file", "uri": str(music)}],
+    )
+
+    assert result.success, project_row_detail(engine, project_id)
+    local = store.download_file(f"projects/{project_id}/video.mp4", tmp_path / "video.mp4")
+    facts = probe(local)
+    assert (facts.video[0].width, facts.video[0].height) == (1280, 720)
+    assert len(facts.audio) == 1 and facts.audio[0].channels == 2
+    # The 4 s track loops under the whole narration.
+    assert facts.duration_seconds > 8
