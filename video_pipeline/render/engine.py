@@ -34,7 +34,7 @@ from video_pipeline.render.graph import (
     StillSegment,
     build_command,
     gain_to_target,
-    loudness_command,
+    soundtrack_command,
     stills_list,
 )
 from video_pipeline.render.layout import FPS, FrameSize, caption_area, frame_size
@@ -146,7 +146,7 @@ def render_video(
     )
     (workdir / STILLS_LIST).write_text(stills_list(plan), encoding="utf-8")
     ffmpeg_exe = ffmpeg_path(options.ffmpeg)
-    loudness = integrated_loudness(loudness_command(plan, ffmpeg_exe), workdir)
+    loudness = integrated_loudness(soundtrack_command(plan, ffmpeg_exe), workdir)
     plan = replace(plan, gain_db=gain_to_target(loudness))
     total_seconds = plan.total_frames / FPS
     encode_seconds = run_ffmpeg(

@@ -1,4 +1,5 @@
-"""One ffmpeg command for a whole video: stills, narration, music, captions, encode.
+"""The ffmpeg commands of a render: an audio-only pass that mixes and measures the soundtrack,
+then one pass that draws stills and captions and encodes the whole video.
 
 Every file the graph reads has a fixed, safe name inside one render directory and ffmpeg runs
 with that directory as its working directory, so neither file paths nor user text ever become
@@ -31,6 +32,7 @@ TRUE_PEAK_LIMIT = 0.84
 # Bounds for the loudness gain, so near-silent input is not amplified into noise.
 MIN_GAIN_DB, MAX_GAIN_DB = -30.0, 30.0
 STILLS_LIST = "stills.ffconcat"
+SOUNDTRACK = "soundtrack.wav"
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ class RenderPlan:
     keyframes: Sequence[int] = ()
     """Frames that must be keyframes: scene starts (for seeking) and scene middles (stills)."""
     gain_db: float = 0.0
-    """Applied to the mix; see `loudness_command` and `gain_to_target`."""
+    """Applied to the soundtrack; see `soundtrack_command` and `gain_to_target`."""
 
     @property
     def total_frames(self) -> int:
@@ -140,25 +142,33 @@ def _video(plan: RenderPlan) -> Any:
     return video.filter("fps", FPS).filter("trim", end_frame=plan.total_frames)
 
 
-def loudness_command(plan: RenderPlan, ffmpeg_exe: Path) -> list[str]:
-    """Measures the integrated loudness of the mixed soundtrack (audio only, fast)."""
-    output = ffmpeg.output(_mix(plan).filter("ebur128", framelog="quiet"), "-", f="null")
-    args: list[str] = output.global_args("-hide_banner", "-nostdin", "-nostats").compile(
-        cmd=str(ffmpeg_exe)
+def soundtrack_command(plan: RenderPlan, ffmpeg_exe: Path) -> list[str]:
+    """Mixes narration (and music) into `SOUNDTRACK`, measuring its loudness on the way.
+
+    A separate audio-only pass (a fraction of a second per minute): with one input per scene
+    in the video pass, ffmpeg's memory grew with the number of scenes.
+    """
+    output = ffmpeg.output(
+        _mix(plan).filter("ebur128", framelog="quiet"), SOUNDTRACK, acodec="pcm_f32le"
+    )
+    args: list[str] = (
+        output.global_args("-hide_banner", "-nostdin", "-nostats")
+        .overwrite_output()
+        .compile(cmd=str(ffmpeg_exe))
     )
     return args
 
 
 def _audio(plan: RenderPlan) -> Any:
-    """The mix brought to the loudness target by a fixed gain, peaks limited.
+    """The soundtrack brought to the loudness target by a fixed gain, peaks limited.
 
-    A fixed gain from a measurement pass is used instead of `loudnorm`: loudnorm works at
+    A fixed gain from the measurement is used instead of `loudnorm`: loudnorm works at
     192 kHz and delays audio by 3 s, which at 1080x1920 cost about 4 s of CPU and 90 MB of
-    queued video per minute of output, while the measurement takes a quarter of a second.
+    queued video per minute of output.
     """
     return (
-        _mix(plan)
-        .filter("volume", f"{plan.gain_db:.2f}dB")
+        ffmpeg.input(SOUNDTRACK)
+        .audio.filter("volume", f"{plan.gain_db:.2f}dB")
         .filter("alimiter", limit=TRUE_PEAK_LIMIT, level=0, latency=1)
     )
 

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+from video_pipeline.models import Scene, SubtitleStyle
+from video_pipeline.providers.offline.images import TitleCardImages
+from video_pipeline.render.layout import FrameSize, caption_area, frame_size
+
+
+def _scene(text: str) -> Scene:
+    return Scene(
+        index=0,
+        narration=f"About {text}.",
+        on_screen_text=text,
+        visual_description="card",
+        duration_seconds=3,
+    )
+
+
+def test_title_cards_are_sized_deterministic_and_distinct(tmp_path: Path) -> None:
+    cards = TitleCardImages()
+    first = cards.scene_image(_scene("Tides"), "Sea", 720, 1280, tmp_path / "a.png")
+    again = cards.scene_image(_scene("Tides"), "Sea", 720, 1280, tmp_path / "b.png")
+    other = cards.scene_image(_scene("Winds"), "Sea", 720, 1280, tmp_path / "c.png")
+    assert first.read_bytes() == again.read_bytes()
+    assert first.read_bytes() != other.read_bytes()
+    with Image.open(first) as image:
+        assert (image.size, image.mode, image.format) == ((720, 1280), "RGB", "PNG")
+
+
+def test_title_cards_survive_unwrappable_and_foreign_text(tmp_path: Path) -> None:
+    text = "x" * 300 + " مرحبا שלום 🎉 {\\b1}"
+    path = TitleCardImages().scene_image(_scene(text), "T", 1920, 1080, tmp_path / "c.png")
+    with Image.open(path) as image:
+        assert image.size == (1920, 1080)
+
+
+def test_frame_sizes() -> None:
+    assert frame_size("9:16", "720p") == FrameSize(720, 1280)
+    assert frame_size("16:9", "720p") == FrameSize(1280, 720)
+    assert frame_size("1:1", "720p") == FrameSize(720, 720)
+    assert frame_size("9:16", "1080p") == FrameSize(1080, 1920)
+    assert frame_size("16:9", "1080p") == FrameSize(1920, 1080)
+    assert frame_size("1:1", "1080p") == FrameSize(1080, 1080)
+
+
+def test_caption_area_keeps_lines_inside_the_frame() -> None:
+    style = SubtitleStyle()
+    narrow = caption_area("9:16", frame_size("9:16", "720p"), style)
+    wide = caption_area("16:9", frame_size("16:9", "720p"), style)
+    assert narrow.chars_per_line < style.max_chars_per_line == wide.chars_per_line
+    assert narrow.bottom_margin == round(style.bottom_margin_ratio * 1280)
+    line_width = narrow.chars_per_line * narrow.font_size * 0.55
+    assert line_width <= 720 - 2 * narrow.side_margin

@@ -1,0 +1,82 @@
+"""A render whose ffmpeg dies or is cancelled fails loudly, with ffmpeg's own words."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from video_pipeline.models import ProjectSettings
+from video_pipeline.providers.offline.images import TitleCardImages
+from video_pipeline.providers.offline.speech import EspeakSpeech
+from video_pipeline.render import RenderError, render_video
+from video_pipeline_tests.render.conftest import make_script
+
+SCRIPT = make_script(
+    "This video is long enough that its encoder is still busy when the test interrupts it, "
+    "which is the whole point of the exercise."
+)
+SETTINGS = ProjectSettings(aspect="9:16", resolution="1080p")
+
+
+def test_killed_ffmpeg_raises_a_clear_error(
+    speech: EspeakSpeech, images: TitleCardImages, tmp_path: Path
+) -> None:
+    processes: list[subprocess.Popen[str]] = []
+    progress: list[float] = []
+
+    def kill_once_started(fraction: float, speed: float | None) -> None:
+        progress.append(fraction)
+        if fraction < 1.0 and processes[0].poll() is None:
+            processes[0].kill()
+
+    with pytest.raises(RenderError, match="ffmpeg was killed by SIGKILL; last lines of its log"):
+        render_video(
+            SCRIPT,
+            SETTINGS,
+            speech,
+            images,
+            tmp_path,
+            on_progress=kill_once_started,
+            on_start=processes.append,
+        )
+    assert len(processes) == 1
+    assert progress and progress[-1] < 1.0
+
+
+def test_cancel_event_stops_the_encode(
+    speech: EspeakSpeech, images: TitleCardImages, tmp_path: Path
+) -> None:
+    cancel = threading.Event()
+
+    with pytest.raises(RenderError, match="ffmpeg was cancelled"):
+        render_video(
+            SCRIPT,
+            SETTINGS,
+            speech,
+            images,
+            tmp_path,
+            on_progress=lambda fraction, speed: cancel.set(),
+            cancel=cancel,
+        )
+
+
+def test_progress_is_reported_up_to_done(
+    speech: EspeakSpeech, images: TitleCardImages, tmp_path: Path
+) -> None:
+    fractions: list[float] = []
+    speeds: list[float | None] = []
+
+    def record(fraction: float, speed: float | None) -> None:
+        fractions.append(fraction)
+        speeds.append(speed)
+
+    rendered = render_video(
+        make_script("Short."), ProjectSettings(), speech, images, tmp_path, on_progress=record
+    )
+    assert fractions == sorted(fractions)
+    assert fractions[-1] == 1.0
+    assert any(speed for speed in speeds)
+    assert rendered.encode_seconds > 0
