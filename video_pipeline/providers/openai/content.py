@@ -63,6 +63,11 @@ def _cite(reply: ResearchReply, material: list[ExtractedSource], model: str) -> 
     return facts
 
 
+# A draft whose length is off by more than the tolerance is rewritten, at most this often.
+_LENGTH_REVISIONS = 2
+_LENGTH_TOLERANCE = 0.08
+
+
 class OpenAIContent(OpenAIProvider):
     def research(self, brief: str, material: list[ExtractedSource]) -> Research:
         model = self._connection.models.research
@@ -159,5 +164,25 @@ class OpenAIContent(OpenAIProvider):
                 provider=f"openai:{model}",
             )
 
-        question = Question("script", model, system, user, max_output_tokens)
-        return ask(self._calls, question, ScriptReply, convert)
+        target = settings.duration_seconds
+        script = ask(
+            self._calls,
+            Question("script", model, system, user, max_output_tokens),
+            ScriptReply,
+            convert,
+        )
+        for _ in range(_LENGTH_REVISIONS):
+            off = script.estimated_duration_seconds / target - 1
+            if abs(off) <= _LENGTH_TOLERANCE:
+                break
+            # Models count words loosely: say how far off the draft was and ask again.
+            spoken = sum(len(scene.narration.split()) for scene in script.scenes)
+            wanted = round(spoken / (1 + off))
+            revision = (
+                f"{system}\n\nA previous draft had {spoken} words of narration and ran "
+                f"{script.estimated_duration_seconds:.0f} s instead of {target:.0f} s. "
+                f"Write the script again with about {wanted} words of narration in all."
+            )
+            question = Question("script", model, revision, user, max_output_tokens)
+            script = ask(self._calls, question, ScriptReply, convert)
+        return script

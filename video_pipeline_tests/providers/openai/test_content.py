@@ -88,3 +88,22 @@ def test_requests_carry_strict_schemas(content: OpenAIContent, fake_openai: Fake
     assert set(schema["schema"]["required"]) == set(schema["schema"]["properties"])
     payload = json.loads(fake_openai.calls(CHAT)[0].body["messages"][1]["content"])
     assert payload["references"][0]["text"] == PAST_SCRIPT
+
+
+def test_script_far_from_the_target_length_is_rewritten_with_feedback(
+    content: OpenAIContent, fake_openai: FakeOpenAI
+) -> None:
+    research = content.research("Octopus facts", [source(1, OCTOPUS)])
+    dna = content.dna_profile([source(2, PAST_SCRIPT, role="reference")])
+    before = len(fake_openai.calls(CHAT))
+
+    # The sample research holds far too few facts for two minutes of narration.
+    script = content.write_script(
+        "Octopus hearts", "brief", research, dna, ProjectSettings(duration_seconds=120)
+    )
+
+    requests = fake_openai.calls(CHAT)[before:]
+    assert len(requests) == 3
+    revision = requests[-1].body["messages"][0]["content"]
+    assert "A previous draft had" in revision and "instead of 120 s" in revision
+    assert script.estimated_duration_seconds < 120
