@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from video_pipeline.models import ProjectSettings, SourceInput
+from video_pipeline.samples import demo_project
 from video_pipeline.services.embedded import (
     ServicesState,
     services_down,
@@ -27,8 +25,6 @@ from video_pipeline.storage.migrate import upgrade
 from video_pipeline.storage.object_store import ObjectStore, key_from_uri
 from video_pipeline.storage.projects import create_project, mark_queued, set_status
 from video_pipeline.storage.tables import projects, renders
-
-DEMO_OWNER = "demo"
 
 
 def start_stack(settings: Settings) -> ServicesState:
@@ -49,24 +45,14 @@ def start_stack(settings: Settings) -> ServicesState:
 
 def create_demo_project(engine: sa.Engine) -> str:
     """Insert the demo project shipped in `video_pipeline/samples/demo`."""
-    demo = resources.files("video_pipeline") / "samples" / "demo"
-    spec = json.loads((demo / "project.json").read_text())
-    sources = [
-        SourceInput(
-            id=0,
-            role=item["role"],
-            kind="file",
-            uri=str(Path(str(demo / item["uri"])).resolve()),
-        )
-        for item in spec["sources"]
-    ]
+    demo = demo_project()
     return create_project(
         engine,
-        owner_id=spec.get("owner_id", DEMO_OWNER),
-        title=spec["title"],
-        brief=spec["brief"],
-        settings=ProjectSettings.model_validate(spec.get("settings", {})),
-        sources=sources,
+        owner_id=demo.owner_id,
+        title=demo.title,
+        brief=demo.brief,
+        settings=demo.settings,
+        sources=demo.sources,
     )
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from video_pipeline.render.probe import probe
+from video_pipeline.samples import demo_project
 from video_pipeline.storage.object_store import ObjectStore, key_from_uri
 from video_pipeline_tests.helpers import (
     execute_request,
@@ -20,15 +20,13 @@ from video_pipeline_tests.helpers import (
     tick_intake,
 )
 
-DEMO = Path(__file__).resolve().parents[2] / "video_pipeline" / "samples" / "demo"
 STAGES = {"sources", "research", "dna_profile", "safety_check", "script", "embeddings", "render"}
 
 
 def demo_sources() -> list[dict[str, Any]]:
-    spec = json.loads((DEMO / "project.json").read_text())
     return [
-        {"role": item["role"], "kind": "file", "uri": str(DEMO / item["uri"])}
-        for item in spec["sources"]
+        {"role": s.role, "kind": s.kind, "uri": s.uri, "content": s.content}
+        for s in demo_project().sources
     ]
 
 
