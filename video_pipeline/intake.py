@@ -7,8 +7,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field, field_validator
 
 from video_pipeline.models import ProjectSettings, SourceInput, SourceRole
-
-SUPPORTED_FILE_TYPES = {".txt", ".md", ".markdown", ".pdf", ".csv", ".html", ".htm"}
+from video_pipeline.stages.formats import FORMATS_BY_SUFFIX
+from video_pipeline.stages.sources import MUSIC_TYPES
 
 
 class ProjectRequest(BaseModel):
@@ -37,18 +37,16 @@ def source_from_argument(argument: str, role: SourceRole) -> SourceInput:
     path = Path(argument).expanduser().resolve()
     if not path.is_file():
         raise ValueError(f"source file {argument} does not exist")
-    if path.suffix.lower() not in SUPPORTED_FILE_TYPES:
+    if path.suffix.lower() not in FORMATS_BY_SUFFIX:
         raise ValueError(
             f"source file {argument} has an unsupported type '{path.suffix}': use one of "
-            + ", ".join(sorted(SUPPORTED_FILE_TYPES))
+            + ", ".join(sorted(FORMATS_BY_SUFFIX))
         )
     return SourceInput(id=0, role=role, kind="file", uri=str(path))
 
 
 def music_source(argument: str) -> SourceInput:
     """A background music track: a local audio file."""
-    from video_pipeline.stages.sources import MUSIC_TYPES
-
     path = Path(argument).expanduser().resolve()
     if not path.is_file():
         raise ValueError(f"music file {argument} does not exist")

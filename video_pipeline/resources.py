@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from dagster import ConfigurableIOManager, ConfigurableResource, EnvVar, InputContext, OutputContext
-from pydantic import BaseModel, PrivateAttr
+from pydantic import BaseModel
 
 from video_pipeline.providers.registry import ProviderOptions
 from video_pipeline.settings import Settings
@@ -89,7 +89,6 @@ class ModelIOManager(ConfigurableIOManager):
     """
 
     database_url: str
-    _engine: sa.Engine | None = PrivateAttr(default=None)
 
     def _get_engine(self) -> sa.Engine:
         return engine_for(self.database_url)
