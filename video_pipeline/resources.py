@@ -59,6 +59,7 @@ class PipelineConfig(ConfigurableResource):
     max_source_bytes: int = 10_000_000
     fetch_timeout_seconds: float = 15.0
     allow_loopback_urls: bool = False
+    file_root: str | None = None
     x264_preset: str = "veryfast"
     work_dir: str | None = None
 
@@ -134,6 +135,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             max_source_bytes=settings.max_source_bytes,
             fetch_timeout_seconds=settings.fetch_timeout_seconds,
             allow_loopback_urls=settings.allow_loopback_urls,
+            file_root=str(settings.file_root) if settings.file_root else None,
             x264_preset=settings.x264_preset,
             work_dir=str(settings.work_dir) if settings.work_dir else None,
         ),

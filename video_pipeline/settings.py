@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     max_source_bytes: int = Field(10_000_000, alias="VIDEO_PIPELINE_MAX_SOURCE_BYTES")
     fetch_timeout_seconds: float = Field(15.0, alias="VIDEO_PIPELINE_FETCH_TIMEOUT")
     allow_loopback_urls: bool = Field(False, alias="VIDEO_PIPELINE_ALLOW_LOOPBACK_URLS")
+    # Where file sources may live; unset allows any local path (fine for a single user's
+    # machine, not for a shared platform).
+    file_root: Path | None = Field(None, alias="VIDEO_PIPELINE_FILE_ROOT")
 
     # Render.
     x264_preset: str = Field("veryfast", alias="VIDEO_PIPELINE_X264_PRESET")

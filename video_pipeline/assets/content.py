@@ -1,6 +1,7 @@
 """The stages that read and write text: thin Dagster wrappers over `video_pipeline.stages`."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from dagster import (
     AssetCheckResult,
@@ -58,6 +59,7 @@ def sources(
             max_bytes=pipeline.max_source_bytes,
             timeout_seconds=pipeline.fetch_timeout_seconds,
             allow_loopback=pipeline.allow_loopback_urls,
+            file_root=Path(pipeline.file_root) if pipeline.file_root else None,
         )
         result = extract_sources(run.project, limits)
     return Output(

@@ -26,6 +26,9 @@ class IngestLimits(BaseModel):
     max_redirects: int = Field(5, ge=0)
     allow_loopback: bool = Field(False, description="only for tests against a local server")
     base_dir: Path | None = Field(None, description="where relative file paths are resolved")
+    file_root: Path | None = Field(
+        None, description="when set, file sources must lie inside it (e.g. an uploads folder)"
+    )
 
 
 def extract_sources(project: Project, limits: IngestLimits | None = None) -> Sources:
@@ -42,7 +45,7 @@ def extract_sources(project: Project, limits: IngestLimits | None = None) -> Sou
     for source in project.sources:
         try:
             if source.role == "music":
-                check_music(source)
+                check_music(source, limits)
             else:
                 items.append(extract_source(source, limits))
         except PipelineInputError as exc:
@@ -53,11 +56,11 @@ def extract_sources(project: Project, limits: IngestLimits | None = None) -> Sou
 MUSIC_TYPES = (".mp3", ".wav", ".m4a", ".aac", ".ogg", ".opus", ".flac")
 
 
-def check_music(source: SourceInput) -> None:
+def check_music(source: SourceInput, limits: IngestLimits) -> None:
     """Music is not text: it only has to be a readable local audio file for the render."""
     if source.kind != "file" or not source.uri:
         raise PipelineInputError("background music must be a local audio file (kind 'file')")
-    path = Path(source.uri)
+    path = _inside_root(Path(source.uri), limits)
     if path.suffix.lower() not in MUSIC_TYPES:
         raise PipelineInputError(
             f"background music must be one of {', '.join(MUSIC_TYPES)}, not '{path.suffix}'"
@@ -105,10 +108,23 @@ def _required_uri(source: SourceInput) -> str:
     return source.uri.strip()
 
 
+def _inside_root(path: Path, limits: IngestLimits) -> Path:
+    """Refuse a file outside the configured root, symlinks and `..` resolved first."""
+    if limits.file_root is None:
+        return path
+    resolved, root = path.resolve(), limits.file_root.resolve()
+    if not resolved.is_relative_to(root):
+        raise PipelineInputError(
+            f"file sources must be inside {root}; {path} is not: upload the file there"
+        )
+    return resolved
+
+
 def _from_file(uri: str, limits: IngestLimits) -> Document:
     path = Path(unquote(urlparse(uri).path)) if uri.startswith("file://") else Path(uri)
     if not path.is_absolute() and limits.base_dir is not None:
         path = limits.base_dir / path
+    path = _inside_root(path, limits)
     fmt = FORMATS_BY_SUFFIX.get(path.suffix.lower())
     if fmt is None:
         raise PipelineInputError(

@@ -167,3 +167,20 @@ def test_url_that_answers_too_late(local_server: str) -> None:
     limits = IngestLimits(allow_loopback=True, timeout_seconds=0.3)
     with pytest.raises(PipelineInputError, match=r"did not answer within 0.3 s \(timeout\)"):
         extract_sources(project(material("url", f"{local_server}/slow")), limits)
+
+
+def test_file_root_confines_file_sources(tmp_path: Path) -> None:
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    inside = uploads / "notes.txt"
+    inside.write_text("Bees make honey from nectar.")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not for videos")
+    escape = uploads / "link.txt"
+    escape.symlink_to(outside)
+    limits = IngestLimits(file_root=uploads)
+
+    assert extract_one(material("file", str(inside)), limits) == "Bees make honey from nectar."
+    for path in (outside, escape, uploads / ".." / "secret.txt"):
+        with pytest.raises(PipelineInputError, match="file sources must be inside"):
+            extract_one(material("file", str(path)), limits)
