@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from video_pipeline.models import DnaProfile, ExtractedSource, Sources
 from video_pipeline.providers.base import ContentProvider
+from video_pipeline.providers.offline.style import neutral_profile
 
 
 def run_dna_profile(
@@ -13,11 +14,13 @@ def run_dna_profile(
 ) -> DnaProfile:
     """Profile the project's references; without any, the owner's earlier projects' ones.
 
-    With neither, the provider returns its neutral default profile.
+    With neither there is nothing to measure or ask about: the neutral default profile.
     """
     references = sources.by_role("reference")
-    if references or not earlier_references:
+    if references:
         return provider.dna_profile(references)
+    if not earlier_references:
+        return neutral_profile(provider.name)
     profile = provider.dna_profile(earlier_references)
     return profile.model_copy(
         update={

@@ -107,3 +107,18 @@ def test_script_far_from_the_target_length_is_rewritten_with_feedback(
     revision = requests[-1].body["messages"][0]["content"]
     assert "A previous draft had" in revision and "instead of 120 s" in revision
     assert script.estimated_duration_seconds < 120
+
+
+def test_no_references_anywhere_gives_the_neutral_profile_without_a_request(
+    content: OpenAIContent, fake_openai: FakeOpenAI
+) -> None:
+    from video_pipeline.models import Sources
+    from video_pipeline.stages.dna_profile import run_dna_profile
+
+    sources = Sources(project_id="p", brief="b", items=[source(1, OCTOPUS)])
+
+    profile = run_dna_profile(sources, content, earlier_references=[])
+
+    assert profile.basis.startswith("no reference material")
+    assert profile.provider == "openai"
+    assert fake_openai.calls(CHAT) == []
