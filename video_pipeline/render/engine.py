@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shutil
 import threading
-from dataclasses import dataclass, field, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
@@ -102,14 +103,20 @@ def render_video(
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     size = frame_size(settings.aspect, settings.resolution)
-    narrations = [
-        _placed(
-            speech.synthesize(scene.narration, settings.voice, workdir / f"narration_{i:03d}.wav"),
-            workdir / f"narration_{i:03d}.wav",
+    ffmpeg_exe = ffmpeg_path(options.ffmpeg)
+    music = f"file:{music_path.resolve()}" if music_path else None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="narration") as pool:
+        # Narration is synthesised and premixed (an ffmpeg child) while the stills are drawn
+        # here; neither needs the other. The stills stay on this thread so that their large,
+        # short-lived buffers go back to the main heap instead of a second malloc arena.
+        narration_job = pool.submit(
+            _narrate, script, settings.voice, speech, workdir, size, music, ffmpeg_exe, options
         )
-        for i, scene in enumerate(script.scenes)
-    ]
-    frames = _scene_frames([n.duration_seconds + options.scene_pad_seconds for n in narrations])
+        try:
+            stills = _draw_stills(script, images, workdir, size)
+        finally:
+            narration_job.cancel()
+        narrations, frames, loudness = narration_job.result()
     spans = _spans(frames, narrations)
     area = caption_area(settings.aspect, size, settings.subtitle_style)
     captions = _on_frame_grid(
@@ -126,11 +133,6 @@ def render_video(
     fonts_dir.mkdir(exist_ok=True)
     for font in FONT_FILES:
         shutil.copyfile(font, fonts_dir / font.name)
-    stills = []
-    for i, scene in enumerate(script.scenes):
-        image = workdir / f"scene_{i:03d}.png"
-        written = images.scene_image(scene, script.title, size.width, size.height, image)
-        stills.append(_fit_still(written, image, size))
     plan = RenderPlan(
         size=size,
         stills=_segments(stills, frames, captions),
@@ -141,13 +143,11 @@ def render_video(
         output="video.mp4",
         subtitles=ass.name,
         fonts_dir=fonts_dir.name,
-        music=f"file:{music_path.resolve()}" if music_path else None,
+        music=music,
         keyframes=sorted({round(t * FPS) for span in spans for t in (span.start, _middle(span))}),
+        gain_db=gain_to_target(loudness),
     )
     (workdir / STILLS_LIST).write_text(stills_list(plan), encoding="utf-8")
-    ffmpeg_exe = ffmpeg_path(options.ffmpeg)
-    loudness = integrated_loudness(soundtrack_command(plan, ffmpeg_exe), workdir)
-    plan = replace(plan, gain_db=gain_to_target(loudness))
     total_seconds = plan.total_frames / FPS
     encode_seconds = run_ffmpeg(
         build_command(plan, ffmpeg_exe, options.encoder),
@@ -176,6 +176,53 @@ def render_video(
         encode_seconds=encode_seconds,
         realtime_factor=total_seconds / encode_seconds if encode_seconds > 0 else 0.0,
     )
+
+
+def _narrate(
+    script: Script,
+    voice: str,
+    speech: SpeechProvider,
+    workdir: Path,
+    size: FrameSize,
+    music: str | None,
+    ffmpeg_exe: Path,
+    options: RenderOptions,
+) -> tuple[list[Narration], list[int], float]:
+    """Each scene's narration, each scene's frame count, and the premixed soundtrack's loudness.
+
+    The premix writes `SOUNDTRACK`, which the video pass reads.
+    """
+    narrations = [
+        _placed(
+            speech.synthesize(scene.narration, voice, workdir / f"narration_{i:03d}.wav"),
+            workdir / f"narration_{i:03d}.wav",
+        )
+        for i, scene in enumerate(script.scenes)
+    ]
+    frames = _scene_frames([n.duration_seconds + options.scene_pad_seconds for n in narrations])
+    audio = RenderPlan(
+        size=size,
+        stills=(),
+        narrations=[
+            NarrationClip(audio=n.audio_path.name, frames=count)
+            for n, count in zip(narrations, frames, strict=True)
+        ],
+        output="video.mp4",
+        music=music,
+    )
+    loudness = integrated_loudness(soundtrack_command(audio, ffmpeg_exe), workdir)
+    return narrations, frames, loudness
+
+
+def _draw_stills(
+    script: Script, images: ImageProvider, workdir: Path, size: FrameSize
+) -> list[str]:
+    stills = []
+    for i, scene in enumerate(script.scenes):
+        image = workdir / f"scene_{i:03d}.png"
+        written = images.scene_image(scene, script.title, size.width, size.height, image)
+        stills.append(_fit_still(written, image, size))
+    return stills
 
 
 def _placed(narration: Narration, expected: Path) -> Narration:

@@ -56,14 +56,16 @@ class EncoderSettings:
 
     x264's frame threads and lookahead dominate memory; diamond motion search, subpel level 1
     and no macroblock tree cost little quality on still pictures and save about a fifth of the
-    encode time. The fast AAC coder is four times faster than the default one.
+    encode time. A fixed B-frame pattern (`b-adapt=0`), no scene-cut detection (every scene
+    start is a forced keyframe) and no weighted prediction (stills never fade) save about a
+    fifth more. The fast AAC coder is four times faster than the default one.
     """
 
     preset: str = "veryfast"
     crf: int = 23
     threads: int = 2
     lookahead_frames: int = 10
-    x264_params: str = "me=dia:subme=1:mbtree=0"
+    x264_params: str = "me=dia:subme=1:mbtree=0:b-adapt=0:scenecut=0:weightp=0"
     audio_bitrate_per_channel_kbps: int = 80
 
 
