@@ -69,3 +69,10 @@ def project_row(conn: sa.Connection, project_id: str) -> Any:
     return conn.execute(
         sa.text("SELECT status, status_detail FROM projects WHERE id = :id"), {"id": project_id}
     ).one()
+
+
+def stopped_project(engine: sa.Engine, project_id: str, result: Any) -> Any:
+    """The project's status row after a run that must not have succeeded."""
+    assert not result.success
+    with engine.connect() as conn:
+        return project_row(conn, project_id)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from video_pipeline_tests.helpers import project_row
+from video_pipeline_tests.helpers import project_row, stopped_project
 from video_pipeline_tests.pipeline.test_end_to_end import demo_sources, launch
 
 
@@ -89,9 +89,7 @@ def test_blocked_project_stops_before_script_and_says_why(
         sources=demo_sources(),
     )
 
-    assert not result.success
-    with engine.connect() as conn:
-        row = project_row(conn, project_id)
+    row = stopped_project(engine, project_id, result)
     assert row.status == "blocked"
     assert row.status_detail.startswith("safety_check: ")
     assert "violence" in row.status_detail or "dangerous" in row.status_detail
@@ -124,9 +122,7 @@ def test_invalid_settings_written_by_another_service_fail_clearly(
         sources=demo_sources(),
     )
 
-    assert not result.success
-    with engine.connect() as conn:
-        row = project_row(conn, project_id)
+    row = stopped_project(engine, project_id, result)
     assert row.status == "failed"
     assert row.status_detail.startswith("sources: project settings are invalid")
     assert "aspect" in row.status_detail and "duration_seconds" in row.status_detail

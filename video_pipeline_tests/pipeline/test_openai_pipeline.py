@@ -16,6 +16,7 @@ from video_pipeline_tests.helpers import (
     execute_request,
     insert_project_sql,
     project_row,
+    stopped_project,
     tick_intake,
 )
 from video_pipeline_tests.pipeline.test_end_to_end import demo_sources
@@ -161,9 +162,7 @@ def test_budget_stops_a_stage_before_it_spends(
         max_cost_usd=0.0000001,
     )
 
-    assert not result.success
-    with engine.connect() as conn:
-        row = project_row(conn, project_id)
+    row = stopped_project(engine, project_id, result)
     assert row.status == "failed"
     assert "max_cost_usd" in row.status_detail and "raise max_cost_usd" in row.status_detail
     assert len(fake_server.calls("/v1/chat/completions")) == chat_before

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from dagster import SensorResult, build_sensor_context
 
 from video_pipeline.resources import DatabaseResource
-from video_pipeline_tests.helpers import project_row
+from video_pipeline_tests.helpers import project_row, stopped_project
 from video_pipeline_tests.pipeline.test_end_to_end import demo_sources, launch
 
 BORDERLINE = Path(__file__).resolve().parents[1] / "fixtures" / "borderline.txt"
@@ -54,9 +54,7 @@ def start_review_project(stack: dict[str, str], engine: sa.Engine, defs: Any, in
             *demo_sources(),
         ],
     )
-    assert not result.success
-    with engine.connect() as conn:
-        row = project_row(conn, project_id)
+    row = stopped_project(engine, project_id, result)
     assert row.status == "needs_review", row.status_detail
     assert row.status_detail.startswith("safety_check: ")
     return project_id
