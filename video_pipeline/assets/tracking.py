@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from dagster import AssetExecutionContext, Failure, MetadataValue
 
-from video_pipeline.assets.common import PROVIDER_RETRY
 from video_pipeline.assets.usage import StageUsage
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import Project
@@ -23,7 +22,8 @@ from video_pipeline.storage.projects import load_project, run_stopped, set_stage
 
 
 def _last_attempt(context: AssetExecutionContext) -> bool:
-    return context.retry_number >= (PROVIDER_RETRY.max_retries or 0)
+    policy = context.op_def.retry_policy
+    return policy is None or context.retry_number >= (policy.max_retries or 0)
 
 
 def _note_retry(
