@@ -192,7 +192,7 @@ def safety_check(
     kinds={"python", "postgres"},
     description="Hook, scenes (narration, on-screen text, visual, duration) and call to "
     "action, sized to the target duration at the DNA profile's pace, grounded in research.",
-    checks=[("grounded", True), ("script_safe", True), ("paced", False)],
+    checks=[("grounded", True), ("script_safe", True), ("paced", True)],
 )
 def script(
     context: AssetExecutionContext,
@@ -247,7 +247,7 @@ def script(
     yield AssetCheckResult(
         check_name="paced",
         passed=not pacing,
-        severity=AssetCheckSeverity.WARN,
+        severity=AssetCheckSeverity.ERROR,
         description="duration within ±10% of target, pace within ±15% of the profile"
         if not pacing
         else "; ".join(pacing),
@@ -256,6 +256,8 @@ def script(
         _refuse(
             context, db, "script", "script is not grounded in research: " + "; ".join(grounding)
         )
+    elif pacing:
+        _refuse(context, db, "script", "script does not fit the target: " + "; ".join(pacing))
     _apply_decision(context, db, "script", script_safety)
 
 

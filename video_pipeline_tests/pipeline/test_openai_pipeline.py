@@ -203,3 +203,32 @@ def test_rejected_key_fails_at_once_and_says_what_to_do(
     # side) reached the server.
     assert len(fake_server.calls(CHAT)) <= chat_before + 2
     assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+
+
+def test_a_script_that_cannot_fit_the_duration_stops_with_the_reason(
+    stack: dict[str, str],
+    engine: sa.Engine,
+    openai_defs: Any,
+    instance: Any,
+    fake_server: FakeOpenAI,
+) -> None:
+    chat_before = len(fake_server.calls(CHAT))
+
+    # The material holds far fewer facts than five minutes of narration need.
+    project_id, result = run_openai_project(
+        stack,
+        engine,
+        openai_defs,
+        instance,
+        brief="Everything about honeybees, in depth.",
+        duration_seconds=300,
+    )
+
+    row = stopped_project(engine, project_id, result)
+    assert row.status == "failed"
+    assert row.status_detail.startswith("script: script does not fit the target")
+    assert "300 s target" in row.status_detail
+    script_requests = [
+        r for r in fake_server.calls(CHAT)[chat_before:] if "narrated video" in str(r.body)
+    ]
+    assert len(script_requests) == 3, "a draft far off the length is rewritten twice"

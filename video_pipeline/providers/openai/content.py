@@ -7,6 +7,7 @@ import re
 import numpy as np
 
 from video_pipeline.models import (
+    SCENE_PAUSE_SECONDS,
     Citation,
     DnaProfile,
     ExtractedSource,
@@ -66,6 +67,17 @@ def _cite(reply: ResearchReply, material: list[ExtractedSource], model: str) -> 
 # A draft whose length is off by more than the tolerance is rewritten, at most this often.
 _LENGTH_REVISIONS = 2
 _LENGTH_TOLERANCE = 0.08
+# How far the narration may speed up or slow down from the creator's pace to fit the target
+# duration (the script's pacing check allows 15 %).
+_PACE_SLACK = 0.10
+
+
+def _pace(reply: ScriptReply, words_per_minute: float, target_seconds: float) -> float:
+    """The speaking rate that fits the reply's words into the target, within the slack."""
+    words = sum(len(scene.narration.split()) for scene in reply.scenes)
+    speaking = max(1.0, target_seconds - len(reply.scenes) * SCENE_PAUSE_SECONDS)
+    low, high = words_per_minute * (1 - _PACE_SLACK), words_per_minute * (1 + _PACE_SLACK)
+    return min(high, max(low, words * 60 / speaking))
 
 
 class OpenAIContent(OpenAIProvider):
@@ -142,13 +154,13 @@ class OpenAIContent(OpenAIProvider):
                     f"{model}'s script cites facts that are not in the research "
                     f"({', '.join(invented)}); run the script step again."
                 )
+            pace = _pace(reply, dna.words_per_minute, settings.duration_seconds)
             scenes = [
                 Scene(
                     **scene.model_dump(),
                     index=index,
                     duration_seconds=max(
-                        scene_seconds(len(scene.narration.split()), dna.words_per_minute),
-                        _MIN_SCENE_SECONDS,
+                        scene_seconds(len(scene.narration.split()), pace), _MIN_SCENE_SECONDS
                     ),
                 )
                 for index, scene in enumerate(reply.scenes)
@@ -160,7 +172,7 @@ class OpenAIContent(OpenAIProvider):
                 hook=hook.narration,
                 scenes=scenes,
                 call_to_action=cta.narration,
-                words_per_minute=dna.words_per_minute,
+                words_per_minute=pace,
                 provider=f"openai:{model}",
             )
 

@@ -56,8 +56,11 @@ def test_script_is_grounded_and_paced(content: OpenAIContent) -> None:
     assert [scene.index for scene in script.scenes] == list(range(len(script.scenes)))
     assert script.scenes[0].kind == "hook" and script.scenes[-1].kind == "cta"
     assert all(set(scene.fact_ids) <= known for scene in script.scenes)
+    # Pace follows the creator's 155 words/min, stretched at most 10 % to fit the duration.
+    assert 155 * 0.9 <= script.words_per_minute <= 155 * 1.1 + 1e-9
     for scene in script.scenes[:-1]:
-        assert scene.duration_seconds == scene_seconds(len(scene.narration.split()), 155)
+        words = len(scene.narration.split())
+        assert scene.duration_seconds == scene_seconds(words, script.words_per_minute)
 
 
 def test_reply_that_does_not_validate_fails_at_once(
