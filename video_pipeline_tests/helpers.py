@@ -76,3 +76,13 @@ def stopped_project(engine: sa.Engine, project_id: str, result: Any) -> Any:
     assert not result.success
     with engine.connect() as conn:
         return project_row(conn, project_id)
+
+
+def materialization_metadata(result: Any, asset: str) -> dict[str, Any]:
+    """The metadata a run recorded when it materialized `asset`."""
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            materialization = event.event_specific_data.materialization
+            if materialization.asset_key.path[-1] == asset:
+                return {k: v.value for k, v in materialization.metadata.items()}
+    raise AssertionError(f"no materialization of {asset}")

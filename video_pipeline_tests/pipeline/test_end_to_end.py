@@ -16,6 +16,7 @@ from video_pipeline.storage.object_store import ObjectStore, key_from_uri
 from video_pipeline_tests.helpers import (
     execute_request,
     insert_project_sql,
+    materialization_metadata,
     project_row,
     tick_intake,
 )
@@ -131,15 +132,6 @@ def test_every_stage_is_stored_and_the_video_lands_in_s3(
     assert render_row.duration_seconds == pytest.approx(facts.duration_seconds, abs=0.05)
 
 
-def render_metadata(result: Any) -> dict[str, Any]:
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_MATERIALIZATION":
-            materialization = event.event_specific_data.materialization
-            if materialization.asset_key.path[-1] == "render":
-                return {k: v.value for k, v in materialization.metadata.items()}
-    raise AssertionError("render was not materialized")
-
-
 def test_rematerializing_replaces_rows_and_objects(
     rendered_project: str, engine: sa.Engine, store: ObjectStore, defs: Any, instance: Any
 ) -> None:
@@ -153,7 +145,7 @@ def test_rematerializing_replaces_rows_and_objects(
     )
 
     assert unchanged.success
-    assert render_metadata(unchanged)["reused_previous_render"] is True
+    assert materialization_metadata(unchanged, "render")["reused_previous_render"] is True
     assert counts(engine, project_id) == before_counts
     assert sorted(store.list_keys(f"projects/{project_id}/")) == before_keys
 
@@ -171,7 +163,7 @@ def test_rematerializing_replaces_rows_and_objects(
     )
 
     assert changed.success
-    assert render_metadata(changed)["reused_previous_render"] is False
+    assert materialization_metadata(changed, "render")["reused_previous_render"] is False
     assert counts(engine, project_id) == before_counts
     assert sorted(store.list_keys(f"projects/{project_id}/")) == before_keys
     with engine.connect() as conn:

@@ -15,6 +15,7 @@ from video_pipeline_tests.fake_openai import FakeOpenAI, Fault
 from video_pipeline_tests.helpers import (
     execute_request,
     insert_project_sql,
+    materialization_metadata,
     project_row,
     stopped_project,
     tick_intake,
@@ -92,15 +93,6 @@ def run_openai_project(
         if r.partition_key == project_id
     )
     return project_id, execute_request(defs, instance, request)
-
-
-def materialization_metadata(result: Any, asset: str) -> dict[str, Any]:
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_MATERIALIZATION":
-            materialization = event.event_specific_data.materialization
-            if materialization.asset_key.path[-1] == asset:
-                return {k: v.value for k, v in materialization.metadata.items()}
-    raise AssertionError(f"no materialization of {asset}")
 
 
 def test_openai_run_records_cost_and_rematerialization_hits_the_cache(
