@@ -3,6 +3,7 @@
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python benchmarks/render_vs_moviepy.py            # 3 runs each + 10-minute RSS
     .venv/bin/python benchmarks/render_vs_moviepy.py --quick    # 1 run each, no 10-minute run
+    .venv/bin/python benchmarks/render_vs_moviepy.py --motion   # also: zoom + crossfades
 
 Both renders take the same stills (10 title cards, 1080x1920), narration WAVs and caption
 events, and encode with the same settings: libx264 preset veryfast, CRF 23, 30 fps, AAC. Ours is
@@ -33,6 +34,7 @@ from video_pipeline.render.graph import EncoderSettings
 from video_pipeline.render.layout import caption_area, frame_size
 
 SETTINGS = ProjectSettings(aspect="9:16", resolution="1080p")
+MOVING_SETTINGS = SETTINGS.model_copy(update={"camera_motion": "zoom", "crossfade_seconds": 0.5})
 SENTENCES = [
     "Harbours wake up long before the rest of the town does.",
     "Fishermen sort the night's catch while gulls circle overhead.",
@@ -67,10 +69,11 @@ def benchmark_script(scenes: int) -> Script:
 # --------------------------------------------------------------------------- workers
 
 
-def run_ours(scenes: int, workdir: Path) -> dict[str, float]:
+def run_ours(scenes: int, workdir: Path, moving: bool = False) -> dict[str, float]:
+    settings = MOVING_SETTINGS if moving else SETTINGS
     started = time.monotonic()
     rendered = render_video(
-        benchmark_script(scenes), SETTINGS, EspeakSpeech(), TitleCardImages(), workdir
+        benchmark_script(scenes), settings, EspeakSpeech(), TitleCardImages(), workdir
     )
     (workdir / "rendered.json").write_text(rendered.model_dump_json(), encoding="utf-8")
     return {
@@ -185,13 +188,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs of each renderer")
     parser.add_argument("--quick", action="store_true", help="1 run each, skip the 10 min video")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--motion", action="store_true", help="also time ours with camera zoom and crossfades"
+    )
     parser.add_argument("--worker", choices=["ours", "moviepy"], help=argparse.SUPPRESS)
     parser.add_argument("--scenes", type=int, default=10, help=argparse.SUPPRESS)
     parser.add_argument("--assets", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker == "ours":
-        print(json.dumps(run_ours(args.scenes, args.workdir)))
+        print(json.dumps(run_ours(args.scenes, args.workdir, args.motion)))
         return
     if args.worker == "moviepy":
         print(json.dumps(run_moviepy(args.assets, args.workdir)))
@@ -199,10 +205,26 @@ def main() -> None:
     runs = 1 if args.quick else args.runs
     with tempfile.TemporaryDirectory(prefix="render-bench-") as tmp:
         results = _compare(Path(tmp), runs)
+        if args.motion:
+            results["moving"] = [
+                measured(["--worker", "ours", "--motion", "--workdir", str(Path(tmp) / "mv")])
+                for _ in range(runs)
+            ]
         if not args.quick:
-            results["ours_10min"] = measured(
-                ["--worker", "ours", "--scenes", "100", "--workdir", str(Path(tmp) / "long")]
-            )
+            for key, extra in [("ours_10min", []), ("moving_10min", ["--motion"])]:
+                if extra and not args.motion:
+                    continue
+                results[key] = measured(
+                    [
+                        "--worker",
+                        "ours",
+                        "--scenes",
+                        "100",
+                        *extra,
+                        "--workdir",
+                        str(Path(tmp) / key),
+                    ]
+                )
     _report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
@@ -234,12 +256,22 @@ def _report(results: dict[str, object]) -> None:
     print(f"ours is {moviepy_s / ours_s:.1f}x faster than MoviePy")
     print(f"peak RSS, ours 1 min: {max(r['peak_rss_mb'] for r in ours):.0f} MB")
     print(f"peak RSS, MoviePy:    {max(r['peak_rss_mb'] for r in moviepy):.0f} MB")
-    if "ours_10min" in results:
-        long: dict[str, float] = results["ours_10min"]  # type: ignore[assignment]
+    if "moving" in results:
+        moving: list[dict[str, float]] = results["moving"]  # type: ignore[assignment]
+        moving_s = statistics.median(r["seconds"] for r in moving)
         print(
-            f"peak RSS, ours {long['video_seconds'] / 60:.1f} min: {long['peak_rss_mb']:.0f} MB "
-            f"({long['seconds']:.0f} s, {long['video_seconds'] / long['seconds']:.1f}x realtime)"
+            f"ours with zoom + crossfades: median {moving_s:.1f} s "
+            f"({video_s / moving_s:.1f}x realtime), peak RSS "
+            f"{max(r['peak_rss_mb'] for r in moving):.0f} MB"
         )
+    for key, label in [("ours_10min", "ours"), ("moving_10min", "ours with zoom + crossfades")]:
+        if key in results:
+            long: dict[str, float] = results[key]  # type: ignore[assignment]
+            print(
+                f"peak RSS, {label} {long['video_seconds'] / 60:.1f} min: "
+                f"{long['peak_rss_mb']:.0f} MB ({long['seconds']:.0f} s, "
+                f"{long['video_seconds'] / long['seconds']:.1f}x realtime)"
+            )
 
 
 if __name__ == "__main__":

@@ -118,6 +118,12 @@ def project_create(
     aspect: Annotated[str, typer.Option(help="9:16, 16:9 or 1:1.")] = "9:16",
     duration: Annotated[float, typer.Option(help="Target length in seconds.")] = 30.0,
     resolution: Annotated[str, typer.Option(help="720p or 1080p.")] = "720p",
+    motion: Annotated[
+        str, typer.Option(help="Camera over each scene's picture: none, zoom or pan.")
+    ] = "none",
+    crossfade: Annotated[
+        float, typer.Option(help="Seconds each scene blends into the next (0 cuts, max 1.5).")
+    ] = 0.0,
     as_json: JsonFlag = False,
 ) -> None:
     """Validate and insert a project; the intake sensor launches its run."""
@@ -136,6 +142,8 @@ def project_create(
                     "aspect": aspect,
                     "duration_seconds": duration,
                     "resolution": resolution,
+                    "camera_motion": motion,
+                    "crossfade_seconds": crossfade,
                 },
                 "sources": [source_from_argument(a, "material") for a in source or []]
                 + [source_from_argument(a, "reference") for a in reference or []]

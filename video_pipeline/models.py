@@ -14,6 +14,7 @@ ProjectStatus = Literal[
     "new", "queued", "running", "needs_review", "done", "failed", "blocked", "rejected"
 ]
 SafetyDecision = Literal["allow", "review", "block"]
+CameraMotion = Literal["none", "zoom", "pan"]
 
 
 class Contract(BaseModel):
@@ -43,6 +44,12 @@ class ProjectSettings(Contract):
     language: str = "en"
     max_cost_usd: float | None = Field(None, ge=0)
     subtitle_style: SubtitleStyle = SubtitleStyle()
+    camera_motion: CameraMotion = Field(
+        "none", description="a slow zoom into, or pan across, each scene's picture"
+    )
+    crossfade_seconds: float = Field(
+        0.0, ge=0, le=1.5, description="blend from one scene into the next; 0 cuts"
+    )
 
 
 class SourceInput(Contract):

@@ -77,6 +77,10 @@ def test_project_create_list_show(stack: dict[str, str], tmp_path: Path) -> None
         "16:9",
         "--duration",
         "20",
+        "--motion",
+        "zoom",
+        "--crossfade",
+        "0.5",
         "--json",
     )
     project_id = json.loads(created.stdout)["id"]
@@ -87,6 +91,10 @@ def test_project_create_list_show(stack: dict[str, str], tmp_path: Path) -> None
     assert shown["sources"] == 2
     assert shown["settings"]["aspect"] == "16:9"
     assert shown["settings"]["duration_seconds"] == 20
+    assert (shown["settings"]["camera_motion"], shown["settings"]["crossfade_seconds"]) == (
+        "zoom",
+        0.5,
+    )
 
     listed = json.loads(cli("project", "list", "--owner", "cli-owner", "--json").stdout)
     assert [row["id"] for row in listed] == [project_id]
@@ -101,6 +109,8 @@ def test_project_create_list_show(stack: dict[str, str], tmp_path: Path) -> None
         (["--brief", "ok", "--source", __file__], "unsupported type"),
         (["--brief", "ok", "--aspect", "4:3"], "aspect"),
         (["--brief", "ok", "--duration", "1"], "duration"),
+        (["--brief", "ok", "--motion", "spin"], "camera_motion"),
+        (["--brief", "ok", "--crossfade", "3"], "crossfade_seconds"),
     ],
 )
 def test_project_create_refuses_bad_input(

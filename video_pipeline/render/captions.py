@@ -115,16 +115,16 @@ def write_ass(
     area: CaptionArea,
     style: SubtitleStyle,
 ) -> Path:
+    """Captions for a canvas of the caption band (`area.band_height` high), not the frame."""
     font = style.font.replace(",", " ")
-    outline = style.outline * size.height / 720
     header = [
         "[Script Info]",
         "ScriptType: v4.00+",
         f"PlayResX: {size.width}",
-        f"PlayResY: {size.height}",
+        f"PlayResY: {area.band_height}",
         "WrapStyle: 0",
         "ScaledBorderAndShadow: yes",
-        "YCbCr Matrix: TV.709",
+        "YCbCr Matrix: None",
         "",
         "[V4+ Styles]",
         "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
@@ -132,7 +132,7 @@ def write_ass(
         "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
         f"Style: Default,{font},{area.font_size},{_ass_colour(style.primary_colour)},"
         f"{_ass_colour(style.primary_colour)},{_ass_colour(style.outline_colour)},&H80000000,"
-        f"-1,0,0,0,100,100,0,0,1,{outline:.1f},0,2,"
+        f"-1,0,0,0,100,100,0,0,1,{area.outline:.1f},0,2,"
         f"{area.side_margin},{area.side_margin},{area.bottom_margin},1",
         "",
         "[Events]",

@@ -6,7 +6,6 @@ import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import pairwise
 from pathlib import Path
 
 import ffmpeg
@@ -24,22 +23,29 @@ from video_pipeline.render.captions import (
     write_srt,
     write_vtt,
 )
-from video_pipeline.render.encode import ProgressCallback, StartCallback, run_ffmpeg
+from video_pipeline.render.encode import ProgressCallback, StartCallback, run_ffmpeg, run_quietly
 from video_pipeline.render.errors import RenderError
 from video_pipeline.render.fonts import FONT_FILES
 from video_pipeline.render.graph import (
-    STILLS_LIST,
+    CANVAS,
+    CANVAS_LIST,
+    CAPTION_IMAGES,
+    FONTS_DIR,
+    NARRATION,
+    SUBTITLES,
     EncoderSettings,
-    NarrationClip,
     RenderPlan,
-    StillSegment,
     build_command,
+    canvas_script,
+    caption_images_command,
     gain_to_target,
-    soundtrack_command,
-    stills_list,
+    input_files,
+    loudness_command,
 )
-from video_pipeline.render.layout import FPS, FrameSize, caption_area, frame_size
+from video_pipeline.render.layout import FPS, CaptionArea, FrameSize, caption_area, frame_size
+from video_pipeline.render.narration import assemble_narration
 from video_pipeline.render.probe import integrated_loudness, keyframe_times, probe
+from video_pipeline.render.tracks import CaptionLayer, caption_cuts, caption_layer, picture_tracks
 
 THUMBNAIL_SHORT_SIDE = 720
 
@@ -96,8 +102,8 @@ def render_video(
     """Render `script` into `workdir` (created if missing; files in it are replaced).
 
     Each scene lasts as long as its narration plus a short pad, whatever the script estimated.
-    `on_start` receives the ffmpeg process and `cancel` stops it; either way the call raises
-    RenderError with the tail of ffmpeg's log.
+    `on_start` receives the encoding ffmpeg process and `cancel` stops it; either way the call
+    raises RenderError with the tail of ffmpeg's log.
     """
     options = options or RenderOptions()
     workdir = workdir.resolve()
@@ -106,48 +112,44 @@ def render_video(
     ffmpeg_exe = ffmpeg_path(options.ffmpeg)
     music = f"file:{music_path.resolve()}" if music_path else None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="narration") as pool:
-        # Narration is synthesised and premixed (an ffmpeg child) while the stills are drawn
-        # here; neither needs the other. The stills stay on this thread so that their large,
-        # short-lived buffers go back to the main heap instead of a second malloc arena.
-        narration_job = pool.submit(
-            _narrate, script, settings.voice, speech, workdir, size, music, ffmpeg_exe, options
+        # Narration, its loudness and the caption images (ffmpeg children) are made while the
+        # stills are drawn here; neither needs the other. The stills stay on this thread so
+        # that their large, short-lived buffers go back to the main heap instead of a second
+        # malloc arena.
+        sound_job = pool.submit(
+            _narrate_and_caption,
+            script,
+            settings,
+            speech,
+            workdir,
+            size,
+            music,
+            ffmpeg_exe,
+            options,
         )
         try:
             stills = _draw_stills(script, images, workdir, size)
         finally:
-            narration_job.cancel()
-        narrations, frames, loudness = narration_job.result()
-    spans = _spans(frames, narrations)
-    area = caption_area(settings.aspect, size, settings.subtitle_style)
-    captions = _on_frame_grid(
-        group_captions(
-            [
-                SceneWords(words=_shifted(n.words, span.start), start=span.start, end=span.end)
-                for n, span in zip(narrations, spans, strict=True)
-            ],
-            area.chars_per_line,
-        )
-    )
-    ass = write_ass(captions, workdir / "captions.ass", size, area, settings.subtitle_style)
-    fonts_dir = workdir / "fonts"
-    fonts_dir.mkdir(exist_ok=True)
-    for font in FONT_FILES:
-        shutil.copyfile(font, fonts_dir / font.name)
+            sound_job.cancel()
+        sound = sound_job.result()
+    frames, spans = sound.frames, _spans(sound.frames, sound.narrations)
     plan = RenderPlan(
         size=size,
-        stills=_segments(stills, frames, captions),
-        narrations=[
-            NarrationClip(audio=n.audio_path.name, frames=count)
-            for n, count in zip(narrations, frames, strict=True)
-        ],
-        output="video.mp4",
-        subtitles=ass.name,
-        fonts_dir=fonts_dir.name,
+        total_frames=sum(frames),
+        captions=sound.caption_layer,
         music=music,
         keyframes=sorted({round(t * FPS) for span in spans for t in (span.start, _middle(span))}),
-        gain_db=gain_to_target(loudness),
+        gain_db=gain_to_target(sound.loudness),
+        pictures=picture_tracks(
+            stills,
+            frames,
+            _caption_cuts(sound.captions, sum(frames)),
+            settings.camera_motion,
+            round(settings.crossfade_seconds * FPS),
+        ),
     )
-    (workdir / STILLS_LIST).write_text(stills_list(plan), encoding="utf-8")
+    for name, text in input_files(plan).items():
+        (workdir / name).write_text(text, encoding="utf-8")
     total_seconds = plan.total_frames / FPS
     encode_seconds = run_ffmpeg(
         build_command(plan, ffmpeg_exe, options.encoder),
@@ -162,56 +164,106 @@ def render_video(
     return RenderedVideo(
         video=video,
         thumbnail=workdir / "thumbnail.jpg",
-        srt=write_srt(captions, workdir / "captions.srt"),
-        vtt=write_vtt(captions, workdir / "captions.vtt"),
-        ass=ass,
+        srt=write_srt(sound.captions, workdir / "captions.srt"),
+        vtt=write_vtt(sound.captions, workdir / "captions.vtt"),
+        ass=workdir / SUBTITLES,
         scene_frames=scene_frames,
         probe=probe(video, options.ffprobe),
         width=size.width,
         height=size.height,
         narration_seconds=total_seconds,
         scenes=spans,
-        captions=captions,
-        caption_count=len(captions),
+        captions=sound.captions,
+        caption_count=len(sound.captions),
         encode_seconds=encode_seconds,
         realtime_factor=total_seconds / encode_seconds if encode_seconds > 0 else 0.0,
     )
 
 
-def _narrate(
+@dataclass(frozen=True)
+class _Sound:
+    """Everything that follows from the narration."""
+
+    narrations: list[Narration]
+    frames: list[int]
+    """Each scene's length in frames."""
+    loudness: float
+    """Integrated loudness of the soundtrack before gain, in LUFS."""
+    captions: list[CaptionEvent]
+    caption_layer: CaptionLayer
+
+
+def _narrate_and_caption(
     script: Script,
-    voice: str,
+    settings: ProjectSettings,
     speech: SpeechProvider,
     workdir: Path,
     size: FrameSize,
     music: str | None,
     ffmpeg_exe: Path,
     options: RenderOptions,
-) -> tuple[list[Narration], list[int], float]:
-    """Each scene's narration, each scene's frame count, and the premixed soundtrack's loudness.
-
-    The premix writes `SOUNDTRACK`, which the video pass reads.
-    """
+) -> _Sound:
+    """Speak each scene, assemble and measure the narration track, draw the captions."""
     narrations = [
         _placed(
-            speech.synthesize(scene.narration, voice, workdir / f"narration_{i:03d}.wav"),
+            speech.synthesize(scene.narration, settings.voice, workdir / f"narration_{i:03d}.wav"),
             workdir / f"narration_{i:03d}.wav",
         )
         for i, scene in enumerate(script.scenes)
     ]
     frames = _scene_frames([n.duration_seconds + options.scene_pad_seconds for n in narrations])
-    audio = RenderPlan(
-        size=size,
-        stills=(),
-        narrations=[
-            NarrationClip(audio=n.audio_path.name, frames=count)
-            for n, count in zip(narrations, frames, strict=True)
-        ],
-        output="video.mp4",
-        music=music,
+    assemble_narration(
+        [(n.audio_path, count) for n, count in zip(narrations, frames, strict=True)],
+        workdir / NARRATION,
     )
-    loudness = integrated_loudness(soundtrack_command(audio, ffmpeg_exe), workdir)
-    return narrations, frames, loudness
+    soundtrack = RenderPlan(size=size, total_frames=sum(frames), music=music)
+    loudness = integrated_loudness(loudness_command(soundtrack, ffmpeg_exe), workdir)
+    spans = _spans(frames, narrations)
+    area = caption_area(settings.aspect, size, settings.subtitle_style)
+    captions = _on_frame_grid(
+        group_captions(
+            [
+                SceneWords(words=_shifted(n.words, span.start), start=span.start, end=span.end)
+                for n, span in zip(narrations, spans, strict=True)
+            ],
+            area.chars_per_line,
+        )
+    )
+    write_ass(captions, workdir / SUBTITLES, size, area, settings.subtitle_style)
+    layer = _draw_captions(captions, sum(frames), workdir, size, area, ffmpeg_exe)
+    return _Sound(narrations, frames, loudness, captions, layer)
+
+
+def _draw_captions(
+    captions: list[CaptionEvent],
+    total_frames: int,
+    workdir: Path,
+    size: FrameSize,
+    area: CaptionArea,
+    ffmpeg_exe: Path,
+) -> CaptionLayer:
+    """libass draws `SUBTITLES` once per caption segment into images of the caption band."""
+    fonts_dir = workdir / FONTS_DIR
+    fonts_dir.mkdir(exist_ok=True)
+    for font in FONT_FILES:
+        shutil.copyfile(font, fonts_dir / font.name)
+    for stale in workdir.glob(CAPTION_IMAGES.replace("%05d", "*")):
+        stale.unlink()
+    Image.new("RGBA", (size.width, area.band_height)).save(workdir / CANVAS)
+    layer = caption_layer(
+        _caption_cuts(captions, total_frames), CAPTION_IMAGES, size.height - area.band_height
+    )
+    count = len(layer.segments)
+    (workdir / CANVAS_LIST).write_text(canvas_script(layer.segments), encoding="utf-8")
+    run_quietly(caption_images_command(count, ffmpeg_exe), workdir, "draw the captions")
+    drawn = sum((workdir / segment.image).is_file() for segment in layer.segments)
+    if drawn != count:
+        raise RenderError(f"libass drew {drawn} of {count} caption images")
+    return layer
+
+
+def _caption_cuts(captions: list[CaptionEvent], total_frames: int) -> list[int]:
+    return caption_cuts([(event.start, event.end) for event in captions], total_frames, FPS)
 
 
 def _draw_stills(
@@ -250,21 +302,6 @@ def _fit_still(written: Path, expected: Path, size: FrameSize) -> str:
         else:
             _copy_if_elsewhere(written, expected)
     return expected.name
-
-
-def _segments(
-    stills: list[str], scene_frames: list[int], captions: list[CaptionEvent]
-) -> list[StillSegment]:
-    """Split each scene wherever a caption starts or ends; inside a segment nothing changes."""
-    cuts = {round(t * FPS) for event in captions for t in (event.start, event.end)}
-    segments, scene_start = [], 0
-    for still, count in zip(stills, scene_frames, strict=True):
-        scene_end = scene_start + count
-        inner = sorted(cut for cut in cuts if scene_start < cut < scene_end)
-        bounds = [scene_start, *inner, scene_end]
-        segments += [StillSegment(still, end - start) for start, end in pairwise(bounds)]
-        scene_start = scene_end
-    return segments
 
 
 def _on_frame_grid(events: list[CaptionEvent]) -> list[CaptionEvent]:

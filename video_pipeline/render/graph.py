@@ -1,28 +1,38 @@
-"""The ffmpeg commands of a render: an audio-only pass that mixes and measures the soundtrack,
-then one pass that draws stills and captions and encodes the whole video.
+"""The ffmpeg commands of a render: captions drawn by libass into images, the loudness of the
+soundtrack measured, then one command that composes and encodes the whole video.
 
 Every file the graph reads has a fixed, safe name inside one render directory and ffmpeg runs
 with that directory as its working directory, so neither file paths nor user text ever become
 filter syntax.
 
-Stills are read through a single concat-demuxer input that yields one decoded frame per
-segment; the `fps` filter then repeats that frame (by reference) until the next segment. A
-segment is a stretch during which neither the picture nor the caption changes, so libass
-draws each caption once instead of on every frame. One input per scene with a `loop` filter
+Pictures are read through concat-demuxer scripts, by `movie` sources inside the graph, one
+decoded frame per entry. Without camera motion or crossfades an entry is a segment, a stretch
+during which neither the picture nor the caption changes: the caption is laid over it once and
+the `fps` filter repeats the result by reference. One input per scene with a `loop` filter
 each was measured to keep every decoded still in memory at once (about 11 MB per scene at
 1080x1920, 1 GB for a 10-minute video); this keeps memory flat with length.
+
+With motion or crossfades every frame differs. `zoompan` then turns each scene's still into
+its frames one at a time, as the encoder asks for them; `fps` followed by a per-frame filter
+was measured to queue up to a hundred full frames (300 MB at 1080x1920).
+
+Captions are drawn by libass in their own short command, once per caption, into images of the
+caption band that the encode overlays. libass caches every caption bitmap it has drawn; in
+the encode that cache grew with the video's length (20 MB over 10 minutes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import ffmpeg
+from ffmpeg.nodes import FilterableStream, FilterNode, Node
 
 from video_pipeline.render.layout import FPS, FrameSize
+from video_pipeline.render.tracks import CaptionLayer, Pictures, Segment, Shot
 
 AUDIO_SAMPLE_RATE = 48_000
 LOUDNESS_TARGET_LUFS = -14.0
@@ -31,23 +41,19 @@ MUSIC_VOLUME = 0.3
 TRUE_PEAK_LIMIT = 0.84
 # Bounds for the loudness gain, so near-silent input is not amplified into noise.
 MIN_GAIN_DB, MAX_GAIN_DB = -30.0, 30.0
+# How far the camera moves over one scene: zoom from 1x to this, or pan at this zoom.
+MOTION_ZOOM = 1.1
+
+NARRATION = "narration.wav"
 STILLS_LIST = "stills.ffconcat"
-SOUNDTRACK = "soundtrack.wav"
-
-
-@dataclass(frozen=True)
-class StillSegment:
-    image: str
-    """File name of a still of exactly the frame size, relative to the render directory."""
-    frames: int
-
-
-@dataclass(frozen=True)
-class NarrationClip:
-    audio: str
-    """File name of the scene's narration, relative to the render directory."""
-    frames: int
-    """The scene's length: the narration is padded with silence to it."""
+PREVIOUS_LIST = "previous.ffconcat"
+CAPTIONS_LIST = "captions.ffconcat"
+CANVAS_LIST = "canvas.ffconcat"
+CANVAS = "canvas.png"
+CAPTION_IMAGES = "caption_%05d.png"
+CROSSFADE_COMMANDS = "crossfades.cmd"
+SUBTITLES = "captions.ass"
+FONTS_DIR = "fonts"
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,8 @@ class EncoderSettings:
     x264's frame threads and lookahead dominate memory; diamond motion search, subpel level 1
     and no macroblock tree cost little quality on still pictures and save about a fifth of the
     encode time. A fixed B-frame pattern (`b-adapt=0`), no scene-cut detection (every scene
-    start is a forced keyframe) and no weighted prediction (stills never fade) save about a
-    fifth more. The fast AAC coder is four times faster than the default one.
+    start is a forced keyframe) and no weighted prediction save about a fifth more. The fast
+    AAC coder is four times faster than the default one.
     """
 
     preset: str = "veryfast"
@@ -72,35 +78,69 @@ class EncoderSettings:
 @dataclass(frozen=True)
 class RenderPlan:
     size: FrameSize
-    stills: Sequence[StillSegment]
-    narrations: Sequence[NarrationClip]
-    output: str
-    subtitles: str | None = None
-    """ASS file name, rendered with the fonts in `fonts_dir`."""
-    fonts_dir: str = "fonts"
+    total_frames: int
+    output: str = "video.mp4"
+    pictures: Pictures = field(default_factory=Pictures)
+    captions: CaptionLayer | None = None
     music: str | None = None
     """An ffmpeg input URL, e.g. `file:/abs/path.mp3`; looped to the video's length."""
     keyframes: Sequence[int] = ()
     """Frames that must be keyframes: scene starts (for seeking) and scene middles (stills)."""
     gain_db: float = 0.0
-    """Applied to the soundtrack; see `soundtrack_command` and `gain_to_target`."""
-
-    @property
-    def total_frames(self) -> int:
-        return sum(clip.frames for clip in self.narrations)
+    """Applied to the soundtrack; see `loudness_command` and `gain_to_target`."""
 
 
-def stills_list(plan: RenderPlan) -> str:
-    """The concat-demuxer script for `STILLS_LIST`.
+def input_files(plan: RenderPlan) -> dict[str, str]:
+    """The concat-demuxer scripts and the command file that `build_command` reads."""
+    pictures = plan.pictures
+    files = {STILLS_LIST: _concat_script(pictures.stills or pictures.shots)}
+    if pictures.previous_shots:
+        files[PREVIOUS_LIST] = _concat_script(pictures.previous_shots)
+        # `sendcmd` moves the blend's opacity from 0 to 1 over each crossfade, frame by frame.
+        files[CROSSFADE_COMMANDS] = "".join(
+            f"{start / FPS:.6f}-{(start + count) / FPS:.6f} "
+            "[expr] blend all_opacity 'clip(TI,0,1)';\n"
+            for start, count in pictures.crossfades
+        )
+    if plan.captions:
+        files[CAPTIONS_LIST] = _concat_script(plan.captions.segments)
+    return files
 
-    The last still is listed twice: the demuxer only applies a duration to an entry that has
-    a successor, and the `trim` in the graph cuts the extra frame off.
+
+def canvas_script(segments: Sequence[Segment]) -> str:
+    """The blank canvas once per caption segment, for `caption_images_command`."""
+    return _concat_script([Segment(CANVAS, s.frames) for s in segments])
+
+
+def _concat_script(entries: Sequence[Segment | Shot]) -> str:
+    """A concat-demuxer script showing each entry's image for its number of frames.
+
+    The last image is listed twice: the demuxer only applies a duration to an entry that has
+    a successor, and the graph cuts the extra frame off.
     """
     lines = ["ffconcat version 1.0"]
-    for segment in plan.stills:
-        lines += [f"file '{segment.image}'", f"duration {segment.frames / FPS:.6f}"]
-    lines.append(f"file '{plan.stills[-1].image}'")
+    for entry in entries:
+        lines += [f"file '{entry.image}'", f"duration {entry.frames / FPS:.6f}"]
+    lines.append(f"file '{entries[-1].image}'")
     return "\n".join(lines) + "\n"
+
+
+def caption_images_command(count: int, ffmpeg_exe: Path) -> list[str]:
+    """libass draws `SUBTITLES` on a transparent canvas, once per caption segment.
+
+    The images are premultiplied (libass blends onto transparent black) and the encode
+    overlays them as such.
+    """
+    output = (
+        ffmpeg.input(CANVAS_LIST, f="concat", threads=1)
+        .video.filter("format", "rgba")
+        .filter("ass", SUBTITLES, fontsdir=FONTS_DIR, alpha=1)
+        .output(CAPTION_IMAGES, fps_mode="passthrough", vframes=count, start_number=0, threads=1)
+        .global_args("-hide_banner", "-nostdin", "-loglevel", "error")
+        .overwrite_output()
+    )
+    args: list[str] = output.compile(cmd=str(ffmpeg_exe))
+    return args
 
 
 def build_command(
@@ -138,21 +178,108 @@ def build_command(
 
 
 def _video(plan: RenderPlan) -> Any:
-    video = ffmpeg.input(STILLS_LIST, f="concat").video.filter("format", "yuv420p")
-    if plan.subtitles:
-        video = video.filter("ass", plan.subtitles, fontsdir=plan.fonts_dir)
-    return video.filter("fps", FPS).filter("trim", end_frame=plan.total_frames)
+    if not plan.pictures.shots:
+        stills = _pictures(STILLS_LIST).filter("format", pix_fmts="yuv420p", color_ranges="tv")
+        return (
+            _with_captions(stills, plan)
+            .filter("fps", FPS)
+            .filter("trim", end_frame=plan.total_frames)
+        )
+    video = _moving_track(STILLS_LIST, plan.pictures.shots, plan.size)
+    if plan.pictures.previous_shots:
+        previous = _moving_track(PREVIOUS_LIST, plan.pictures.previous_shots, plan.size)
+        video = ffmpeg.filter(
+            [video.filter("sendcmd", f=CROSSFADE_COMMANDS), previous],
+            "blend",
+            all_mode="normal",
+            enable="+".join(
+                f"between(n,{start},{start + count - 1})"
+                for start, count in plan.pictures.crossfades
+            ),
+        )
+    return _with_captions(video, plan).filter("trim", end_frame=plan.total_frames)
 
 
-def soundtrack_command(plan: RenderPlan, ffmpeg_exe: Path) -> list[str]:
-    """Mixes narration (and music) into `SOUNDTRACK`, measuring its loudness on the way.
-
-    A separate audio-only pass (a fraction of a second per minute): with one input per scene
-    in the video pass, ffmpeg's memory grew with the number of scenes.
-    """
-    output = ffmpeg.output(
-        _mix(plan).filter("ebur128", framelog="quiet"), SOUNDTRACK, acodec="pcm_f32le"
+def _with_captions(video: Any, plan: RenderPlan) -> Any:
+    if plan.captions is None:
+        return video
+    captions = _pictures(CAPTIONS_LIST)
+    return ffmpeg.filter(
+        [video, captions],
+        "overlay",
+        x=0,
+        y=plan.captions.top,
+        alpha="premultiplied",
+        format="yuv420",
     )
+
+
+def _moving_track(concat_script: str, shots: Sequence[Shot], size: FrameSize) -> Any:
+    """Each shot's still turned into its frames by `zoompan`, the camera moving as it says.
+
+    zoompan's `in` counts input frames (one per shot) and `on` output frames over the whole
+    track, so each expression picks its shot's constants by `in` and its progress from `on`.
+    """
+    progress = [f"(on-{s.scene_start})/{s.scene_frames}" for s in shots]
+    zoom = [
+        f"1+{MOTION_ZOOM - 1}*{p}"
+        if s.motion == "zoom"
+        else str(MOTION_ZOOM if s.motion == "pan" else 1)
+        for s, p in zip(shots, progress, strict=True)
+    ]
+    pan = [
+        f"(iw-iw/zoom)*{'(1-' + p + ')' if s.reverse else p}"
+        if s.motion == "pan"
+        else "(iw-iw/zoom)/2"
+        for s, p in zip(shots, progress, strict=True)
+    ]
+    return (
+        _pictures(concat_script)
+        .filter("format", pix_fmts="yuv420p", color_ranges="tv")
+        .filter(
+            "zoompan",
+            d=_by_shot([str(s.frames) for s in shots]),
+            z=_by_shot(zoom),
+            x=_by_shot(pan),
+            y="(ih-ih/zoom)/2",
+            s=f"{size.width}x{size.height}",
+            fps=FPS,
+        )
+    )
+
+
+def _pictures(concat_script: str) -> Any:
+    """The images a concat-demuxer script lists, read by a `movie` source inside the graph.
+
+    As an ordinary input, each image would be decoded ahead into ffmpeg's queues between
+    threads: up to 48 MB of decoded 1080x1920 stills, and the caption images on top, which
+    also let memory creep up with length. Inside the graph an image is decoded when the graph
+    needs it, on one thread.
+    """
+    return _Source("movie", filename=concat_script, f="concat", dec_threads=1).stream()
+
+
+class _Source(FilterNode):
+    """A filter without inputs, such as `movie`; ffmpeg-python models only filters with one."""
+
+    def __init__(self, name: str, **kwargs: Any) -> None:
+        Node.__init__(self, None, name, {FilterableStream}, FilterableStream, 0, 0, kwargs=kwargs)
+
+
+def _by_shot(values: Sequence[str], first: int = 0) -> str:
+    """An expression worth `values[in]`: a balanced tree of `if`s, as deep as log2(shots)."""
+    if len(set(values)) == 1:
+        return values[0]
+    middle = len(values) // 2
+    return (
+        f"if(lt(in,{first + middle}),{_by_shot(values[:middle], first)},"
+        f"{_by_shot(values[middle:], first + middle)})"
+    )
+
+
+def loudness_command(plan: RenderPlan, ffmpeg_exe: Path) -> list[str]:
+    """Measures the soundtrack's loudness (`ebur128`) without writing anything."""
+    output = ffmpeg.output(_soundtrack(plan).filter("ebur128", framelog="quiet"), "-", f="null")
     args: list[str] = (
         output.global_args("-hide_banner", "-nostdin", "-nostats")
         .overwrite_output()
@@ -169,24 +296,16 @@ def _audio(plan: RenderPlan) -> Any:
     queued video per minute of output.
     """
     return (
-        ffmpeg.input(SOUNDTRACK)
-        .audio.filter("volume", f"{plan.gain_db:.2f}dB")
+        _soundtrack(plan)
+        .filter("volume", f"{plan.gain_db:.2f}dB")
         .filter("alimiter", limit=TRUE_PEAK_LIMIT, level=0, latency=1)
     )
 
 
-def _mix(plan: RenderPlan) -> Any:
-    """Each scene's narration padded with silence to the scene's length, joined, music under."""
-    parts = [
-        _audio_format(ffmpeg.input(clip.audio).audio, plan)
-        .filter("apad", whole_len=_samples(clip.frames))
-        .filter("atrim", end_sample=_samples(clip.frames))
-        for clip in plan.narrations
-    ]
-    voice = ffmpeg.concat(*parts, v=0, a=1) if len(parts) > 1 else parts[0]
-    if plan.music:
-        voice = _duck_music_under(voice, plan)
-    return voice
+def _soundtrack(plan: RenderPlan) -> Any:
+    """The narration track (see `narration.py`), music ducked under it."""
+    voice = _audio_format(ffmpeg.input(NARRATION).audio, plan)
+    return _duck_music_under(voice, plan) if plan.music else voice
 
 
 def gain_to_target(integrated_lufs: float) -> float:

@@ -1,0 +1,76 @@
+"""Optional camera motion and crossfades: the picture moves within a scene and blends across
+scene boundaries, and the video still checks out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ffmpeg
+import numpy as np
+import pytest
+
+from video_pipeline.models import CameraMotion, ProjectSettings
+from video_pipeline.providers.offline.images import TitleCardImages
+from video_pipeline.providers.offline.speech import EspeakSpeech
+from video_pipeline.render import RenderedVideo, render_video, verify_render
+from video_pipeline.render.binaries import ffmpeg_path
+from video_pipeline_tests.render.conftest import make_script
+
+NARRATIONS = ("The tide comes in twice a day.", "Boats wait for it at the pier.")
+WIDTH, HEIGHT = 64, 36
+
+
+def _render(
+    tmp_path: Path, motion: CameraMotion, crossfade: float
+) -> tuple[RenderedVideo, np.ndarray]:
+    settings = ProjectSettings(
+        aspect="16:9", resolution="720p", camera_motion=motion, crossfade_seconds=crossfade
+    )
+    script = make_script(*NARRATIONS)
+    rendered = render_video(script, settings, EspeakSpeech(), TitleCardImages(), tmp_path)
+    assert verify_render(rendered, script, settings) == []
+    return rendered, _upper_halves(rendered.video)
+
+
+def _upper_halves(video: Path) -> np.ndarray:
+    """Every frame's upper half (no captions there), small and grey, as floats."""
+    out, _ = (
+        ffmpeg.input(str(video))
+        .video.filter("crop", "iw", "ih/2", 0, 0)
+        .filter("scale", WIDTH, HEIGHT)
+        .filter("format", "gray")
+        .output("pipe:", format="rawvideo", fps_mode="passthrough")
+        .run(cmd=str(ffmpeg_path()), capture_stdout=True, capture_stderr=True)
+    )
+    return np.frombuffer(out, dtype=np.uint8).reshape(-1, HEIGHT, WIDTH).astype(float)
+
+
+def _change(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).mean())
+
+
+@pytest.mark.parametrize("motion", ["zoom", "pan"])
+def test_camera_moves_within_each_scene(motion: CameraMotion, tmp_path: Path) -> None:
+    _, still_frames = _render(tmp_path / "still", "none", 0.0)
+    moving, moving_frames = _render(tmp_path / motion, motion, 0.0)
+
+    assert len(moving_frames) == len(still_frames)
+    for span in moving.scenes:
+        first, last = round(span.start * 30), round(span.end * 30) - 1
+        assert _change(still_frames[first], still_frames[last]) < 0.5
+        assert _change(moving_frames[first], moving_frames[last]) > 2.0
+        if motion == "zoom":  # from the whole picture
+            assert _change(moving_frames[first], still_frames[first]) < 1.0
+
+
+def test_crossfade_blends_one_scene_into_the_next(tmp_path: Path) -> None:
+    rendered, frames = _render(tmp_path, "none", 0.5)
+
+    cut = round(rendered.scenes[1].start * 30)
+    before, after = frames[cut - 1], frames[cut + 30]
+    halfway = frames[cut + 7]
+    assert _change(before, after) > 10
+    assert _change(halfway, (before + after) / 2) < 0.15 * _change(before, after)
+    # The fade has started at the cut and is over half a second later.
+    assert _change(frames[cut], before) < 0.1 * _change(before, after)
+    assert _change(frames[cut + 15], after) < 0.05 * _change(before, after)
