@@ -222,7 +222,7 @@ def _moving_track(concat_script: str, shots: Sequence[Shot], size: FrameSize) ->
     """
     progress = [f"(on-{s.scene_start})/{s.scene_frames}" for s in shots]
     zoom = [
-        f"1+{MOTION_ZOOM - 1}*{p}"
+        f"1+{MOTION_ZOOM - 1:g}*{p}"
         if s.motion == "zoom"
         else str(MOTION_ZOOM if s.motion == "pan" else 1)
         for s, p in zip(shots, progress, strict=True)
