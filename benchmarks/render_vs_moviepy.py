@@ -3,7 +3,8 @@
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python benchmarks/render_vs_moviepy.py            # 3 runs each + 10-minute RSS
     .venv/bin/python benchmarks/render_vs_moviepy.py --quick    # 1 run each, no 10-minute run
-    .venv/bin/python benchmarks/render_vs_moviepy.py --motion   # also: zoom + crossfades
+    .venv/bin/python benchmarks/render_vs_moviepy.py --motion   # also: zoom + 0.5 s crossfades
+    .venv/bin/python benchmarks/render_vs_moviepy.py --quick --motion pan,0   # or other motion
 
 Both renders take the same stills (10 title cards, 1080x1920), narration WAVs and caption
 events, and encode with the same settings: libx264 preset veryfast, CRF 23, 30 fps, AAC. Ours is
@@ -34,7 +35,6 @@ from video_pipeline.render.graph import EncoderSettings
 from video_pipeline.render.layout import caption_area, frame_size
 
 SETTINGS = ProjectSettings(aspect="9:16", resolution="1080p")
-MOVING_SETTINGS = SETTINGS.model_copy(update={"camera_motion": "zoom", "crossfade_seconds": 0.5})
 SENTENCES = [
     "Harbours wake up long before the rest of the town does.",
     "Fishermen sort the night's catch while gulls circle overhead.",
@@ -69,8 +69,14 @@ def benchmark_script(scenes: int) -> Script:
 # --------------------------------------------------------------------------- workers
 
 
-def run_ours(scenes: int, workdir: Path, moving: bool = False) -> dict[str, float]:
-    settings = MOVING_SETTINGS if moving else SETTINGS
+def run_ours(scenes: int, workdir: Path, motion: str | None = None) -> dict[str, float]:
+    """`motion` is "CAMERA,CROSSFADE SECONDS", e.g. "zoom,0.5"; None is the compared render."""
+    settings = SETTINGS
+    if motion:
+        camera, crossfade = motion.split(",")
+        settings = SETTINGS.model_copy(
+            update={"camera_motion": camera, "crossfade_seconds": float(crossfade)}
+        )
     started = time.monotonic()
     rendered = render_video(
         benchmark_script(scenes), settings, EspeakSpeech(), TitleCardImages(), workdir
@@ -189,7 +195,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1 run each, skip the 10 min video")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
-        "--motion", action="store_true", help="also time ours with camera zoom and crossfades"
+        "--motion",
+        nargs="?",
+        const="zoom,0.5",
+        metavar="CAMERA,CROSSFADE",
+        help="also time ours with camera motion and crossfades (default: zoom,0.5)",
     )
     parser.add_argument("--worker", choices=["ours", "moviepy"], help=argparse.SUPPRESS)
     parser.add_argument("--scenes", type=int, default=10, help=argparse.SUPPRESS)
@@ -205,29 +215,20 @@ def main() -> None:
     runs = 1 if args.quick else args.runs
     with tempfile.TemporaryDirectory(prefix="render-bench-") as tmp:
         results = _compare(Path(tmp), runs)
+        variants = {"ours": []} | ({"moving": ["--motion", args.motion]} if args.motion else {})
         if args.motion:
-            results["moving"] = [
-                measured(["--worker", "ours", "--motion", "--workdir", str(Path(tmp) / "mv")])
-                for _ in range(runs)
-            ]
+            results["motion"] = args.motion
+            results["moving"] = [_ours(tmp, "moving", variants["moving"]) for _ in range(runs)]
         if not args.quick:
-            for key, extra in [("ours_10min", []), ("moving_10min", ["--motion"])]:
-                if extra and not args.motion:
-                    continue
-                results[key] = measured(
-                    [
-                        "--worker",
-                        "ours",
-                        "--scenes",
-                        "100",
-                        *extra,
-                        "--workdir",
-                        str(Path(tmp) / key),
-                    ]
-                )
+            for name, extra in variants.items():
+                results[f"{name}_10min"] = _ours(tmp, f"{name}_10min", ["--scenes", "100", *extra])
     _report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+
+
+def _ours(tmp: str, name: str, args: list[str]) -> dict[str, float]:
+    return measured(["--worker", "ours", *args, "--workdir", str(Path(tmp) / name)])
 
 
 def _compare(tmp: Path, runs: int) -> dict[str, object]:
@@ -260,11 +261,12 @@ def _report(results: dict[str, object]) -> None:
         moving: list[dict[str, float]] = results["moving"]  # type: ignore[assignment]
         moving_s = statistics.median(r["seconds"] for r in moving)
         print(
-            f"ours with zoom + crossfades: median {moving_s:.1f} s "
+            f"ours with motion {results['motion']}: median {moving_s:.1f} s "
             f"({video_s / moving_s:.1f}x realtime), peak RSS "
             f"{max(r['peak_rss_mb'] for r in moving):.0f} MB"
         )
-    for key, label in [("ours_10min", "ours"), ("moving_10min", "ours with zoom + crossfades")]:
+    moving_label = f"ours with motion {results.get('motion')}"
+    for key, label in [("ours_10min", "ours"), ("moving_10min", moving_label)]:
         if key in results:
             long: dict[str, float] = results[key]  # type: ignore[assignment]
             print(
