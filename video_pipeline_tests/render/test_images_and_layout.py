@@ -54,3 +54,12 @@ def test_caption_area_keeps_lines_inside_the_frame() -> None:
     assert narrow.bottom_margin == round(style.bottom_margin_ratio * 1280)
     line_width = narrow.chars_per_line * narrow.font_size * 0.55
     assert line_width <= 720 - 2 * narrow.side_margin
+
+
+def test_caption_band_holds_two_lines_above_the_margin_and_fits_the_frame() -> None:
+    for style in (SubtitleStyle(), SubtitleStyle(size_ratio=0.2, bottom_margin_ratio=0.5)):
+        size = frame_size("16:9", "1080p")
+        area = caption_area("16:9", size, style)
+        assert area.band_height % 2 == 0
+        assert min(size.height, area.bottom_margin + 2 * area.font_size) <= area.band_height
+        assert area.band_height <= size.height
