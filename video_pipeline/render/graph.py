@@ -278,8 +278,8 @@ def _by_shot(values: Sequence[str], first: int = 0) -> str:
 
 
 def loudness_command(plan: RenderPlan, ffmpeg_exe: Path) -> list[str]:
-    """Measures the soundtrack's loudness (`ebur128`) without writing anything."""
-    output = ffmpeg.output(_soundtrack(plan).filter("ebur128", framelog="quiet"), "-", f="null")
+    """Measures the loudness (`ebur128`) of the audio the encode would make, writing nothing."""
+    output = ffmpeg.output(_audio(plan).filter("ebur128", framelog="quiet"), "-", f="null")
     args: list[str] = (
         output.global_args("-hide_banner", "-nostdin", "-nostats")
         .overwrite_output()
@@ -308,8 +308,13 @@ def _soundtrack(plan: RenderPlan) -> Any:
     return _duck_music_under(voice, plan) if plan.music else voice
 
 
-def gain_to_target(integrated_lufs: float) -> float:
-    return min(MAX_GAIN_DB, max(MIN_GAIN_DB, LOUDNESS_TARGET_LUFS - integrated_lufs))
+def gain_to_target(
+    integrated_lufs: float, applied_db: float = 0.0, lufs_per_db: float = 1.0
+) -> float:
+    """The gain that moves a soundtrack measured at `integrated_lufs`, with `applied_db` of
+    gain already in, to the target, if each further dB of gain adds `lufs_per_db`."""
+    wanted = applied_db + (LOUDNESS_TARGET_LUFS - integrated_lufs) / lufs_per_db
+    return min(MAX_GAIN_DB, max(MIN_GAIN_DB, wanted))
 
 
 def _duck_music_under(voice: Any, plan: RenderPlan) -> Any:

@@ -113,13 +113,18 @@ def audio_level(path: Path, ffmpeg: Path | None = None) -> AudioLevel:
     return AudioLevel(mean_volume_db=float(mean.group(1)), max_volume_db=float(peak.group(1)))
 
 
+def loudness(path: Path, ffmpeg: Path | None = None) -> float:
+    """Integrated loudness of the first audio track, in LUFS (decodes audio only)."""
+    command = [str(ffmpeg_path(ffmpeg)), "-hide_banner", "-nostats", "-i", str(path)]
+    command += ["-map", "0:a:0", "-af", "ebur128", "-f", "null", "-"]
+    return integrated_loudness(command, path.parent)
+
+
 def integrated_loudness(command: list[str], cwd: Path) -> float:
     """Run an ffmpeg command that ends in the `ebur128` filter; return its integrated LUFS."""
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
     summary = result.stderr.rpartition("Integrated loudness:")[2]
     match = re.search(r"I:\s*(-?[\d.]+|-inf) LUFS", summary)
     if result.returncode != 0 or match is None:
-        raise RenderError(
-            f"could not measure the loudness of the soundtrack: {result.stderr[-2000:]}"
-        )
+        raise RenderError(f"could not measure the loudness of the audio: {result.stderr[-2000:]}")
     return float(match.group(1))

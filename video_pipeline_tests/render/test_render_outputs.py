@@ -13,7 +13,8 @@ from video_pipeline.providers.offline.images import TitleCardImages
 from video_pipeline.providers.offline.speech import EspeakSpeech
 from video_pipeline.render import audio_level, render_video, verify_render
 from video_pipeline.render.binaries import ffmpeg_path
-from video_pipeline.render.probe import pixel_formats
+from video_pipeline.render.graph import LOUDNESS_TARGET_LUFS
+from video_pipeline.render.probe import loudness, pixel_formats
 from video_pipeline_tests.render.conftest import make_script
 
 EXPECTED_SIZES = {
@@ -48,6 +49,7 @@ def test_every_format_renders_a_valid_video(
     [audio] = rendered.probe.audio
     assert audio.codec == "aac"
     assert not audio_level(rendered.video).silent
+    assert abs(loudness(rendered.video) - LOUDNESS_TARGET_LUFS) <= 1.0
     assert abs(rendered.probe.duration_seconds - rendered.narration_seconds) <= 0.5
     spoken = sum(span.spoken_seconds for span in rendered.scenes)
     assert spoken <= rendered.probe.duration_seconds
@@ -72,3 +74,4 @@ def test_background_music_is_mixed_in_stereo(
     assert verify_render(rendered, script, settings) == []
     [audio] = rendered.probe.audio
     assert audio.channels == 2
+    assert abs(loudness(rendered.video) - LOUDNESS_TARGET_LUFS) <= 1.0
