@@ -63,7 +63,13 @@ def rendered_project(stack: dict[str, str], engine: sa.Engine, defs: Any, instan
         owner="e2e-owner",
         title="How honeybees keep time",
         brief="A short explainer for curious teenagers about how bees find food.",
-        settings={"aspect": "9:16", "resolution": "720p", "duration_seconds": 15},
+        settings={
+            "aspect": "9:16",
+            "resolution": "720p",
+            "duration_seconds": 15,
+            "camera_motion": "pan",
+            "crossfade_seconds": 0.4,
+        },
         sources=demo_sources(),
     )
     assert result.success, f"run failed: {project_row_detail(engine, project_id)}"
