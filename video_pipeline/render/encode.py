@@ -107,9 +107,11 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def run_quietly(command: list[str], cwd: Path, what: str) -> None:
-    """Run a short ffmpeg command in `cwd`; on failure raise RenderError naming `what`."""
+def run_quietly(command: list[str], cwd: Path, what: str) -> str:
+    """Run a short ffmpeg command in `cwd` and return its log; on failure raise RenderError
+    saying it could not `what`."""
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         tail = result.stderr.splitlines()[-STDERR_TAIL_LINES:]
         raise RenderError(f"could not {what}: " + "\n".join(tail))
+    return result.stderr

@@ -143,7 +143,7 @@ def render_video(
         pictures=picture_tracks(
             stills,
             frames,
-            _caption_cuts(sound.captions, sum(frames)),
+            sound.caption_cuts,
             settings.camera_motion,
             round(settings.crossfade_seconds * FPS),
         ),
@@ -190,6 +190,8 @@ class _Sound:
     gain_db: float
     """Brings the soundtrack to the loudness target."""
     captions: list[CaptionEvent]
+    caption_cuts: list[int]
+    """Frames where the caption on screen changes, from 0 to the end of the video."""
     caption_layer: CaptionLayer
 
 
@@ -231,8 +233,9 @@ def _narrate_and_caption(
         )
     )
     write_ass(captions, workdir / SUBTITLES, size, area, settings.subtitle_style)
-    layer = _draw_captions(captions, sum(frames), workdir, size, area, ffmpeg_exe)
-    return _Sound(narrations, frames, gain_db, captions, layer)
+    cuts = caption_cuts([(event.start, event.end) for event in captions], sum(frames), FPS)
+    layer = _draw_captions(cuts, workdir, size, area, ffmpeg_exe)
+    return _Sound(narrations, frames, gain_db, captions, cuts, layer)
 
 
 def _loudness_gain(soundtrack: RenderPlan, workdir: Path, ffmpeg_exe: Path) -> float:
@@ -253,8 +256,7 @@ def _loudness_gain(soundtrack: RenderPlan, workdir: Path, ffmpeg_exe: Path) -> f
 
 
 def _draw_captions(
-    captions: list[CaptionEvent],
-    total_frames: int,
+    cuts: list[int],
     workdir: Path,
     size: FrameSize,
     area: CaptionArea,
@@ -268,9 +270,7 @@ def _draw_captions(
     for stale in workdir.glob(CAPTION_IMAGES.replace("%05d", "*")):
         stale.unlink()
     Image.new("RGBA", (size.width, area.band_height)).save(workdir / CANVAS)
-    layer = caption_layer(
-        _caption_cuts(captions, total_frames), CAPTION_IMAGES, size.height - area.band_height
-    )
+    layer = caption_layer(cuts, CAPTION_IMAGES, size.height - area.band_height)
     count = len(layer.segments)
     (workdir / CANVAS_LIST).write_text(canvas_script(layer.segments), encoding="utf-8")
     run_quietly(caption_images_command(count, ffmpeg_exe), workdir, "draw the captions")
@@ -278,10 +278,6 @@ def _draw_captions(
     if drawn != count:
         raise RenderError(f"libass drew {drawn} of {count} caption images")
     return layer
-
-
-def _caption_cuts(captions: list[CaptionEvent], total_frames: int) -> list[int]:
-    return caption_cuts([(event.start, event.end) for event in captions], total_frames, FPS)
 
 
 def _draw_stills(

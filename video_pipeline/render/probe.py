@@ -11,6 +11,7 @@ from typing import Any
 
 from video_pipeline.models import ProbeFacts, StreamFacts
 from video_pipeline.render.binaries import ffmpeg_path, ffprobe_path
+from video_pipeline.render.encode import run_quietly
 from video_pipeline.render.errors import RenderError
 
 # Below this peak level (dBFS) a track is treated as silence.
@@ -89,42 +90,32 @@ def _audio_facts(stream: dict[str, Any]) -> StreamFacts:
 
 def audio_level(path: Path, ffmpeg: Path | None = None) -> AudioLevel:
     """Mean and peak volume of the first audio track (decodes audio only)."""
-    command = [
-        str(ffmpeg_path(ffmpeg)),
-        "-hide_banner",
-        "-nostats",
-        "-i",
-        str(path),
-        "-map",
-        "0:a:0",
-        "-af",
-        "volumedetect",
-        "-f",
-        "null",
-        "-",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    mean = re.search(r"mean_volume:\s*(-?[\d.]+|-inf) dB", result.stderr)
-    peak = re.search(r"max_volume:\s*(-?[\d.]+|-inf) dB", result.stderr)
-    if result.returncode != 0 or mean is None or peak is None:
-        raise RenderError(
-            f"could not measure the audio of {path.name}: {result.stderr.strip()[-2000:]}"
-        )
+    log = _analyse_audio(path, "volumedetect", ffmpeg)
+    mean = re.search(r"mean_volume:\s*(-?[\d.]+|-inf) dB", log)
+    peak = re.search(r"max_volume:\s*(-?[\d.]+|-inf) dB", log)
+    if mean is None or peak is None:
+        raise RenderError(f"could not measure the audio of {path.name}: {log.strip()[-2000:]}")
     return AudioLevel(mean_volume_db=float(mean.group(1)), max_volume_db=float(peak.group(1)))
 
 
 def loudness(path: Path, ffmpeg: Path | None = None) -> float:
     """Integrated loudness of the first audio track, in LUFS (decodes audio only)."""
-    command = [str(ffmpeg_path(ffmpeg)), "-hide_banner", "-nostats", "-i", str(path)]
-    command += ["-map", "0:a:0", "-af", "ebur128", "-f", "null", "-"]
-    return integrated_loudness(command, path.parent)
+    return _integrated(_analyse_audio(path, "ebur128", ffmpeg))
 
 
 def integrated_loudness(command: list[str], cwd: Path) -> float:
     """Run an ffmpeg command that ends in the `ebur128` filter; return its integrated LUFS."""
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
-    summary = result.stderr.rpartition("Integrated loudness:")[2]
-    match = re.search(r"I:\s*(-?[\d.]+|-inf) LUFS", summary)
-    if result.returncode != 0 or match is None:
-        raise RenderError(f"could not measure the loudness of the audio: {result.stderr[-2000:]}")
+    return _integrated(run_quietly(command, cwd, "measure the loudness of the soundtrack"))
+
+
+def _analyse_audio(path: Path, audio_filter: str, ffmpeg: Path | None) -> str:
+    command = [str(ffmpeg_path(ffmpeg)), "-hide_banner", "-nostats", "-i", str(path)]
+    command += ["-map", "0:a:0", "-af", audio_filter, "-f", "null", "-"]
+    return run_quietly(command, path.parent, f"measure the audio of {path.name}")
+
+
+def _integrated(log: str) -> float:
+    match = re.search(r"I:\s*(-?[\d.]+|-inf) LUFS", log.rpartition("Integrated loudness:")[2])
+    if match is None:
+        raise RenderError(f"ffmpeg reported no integrated loudness: {log[-2000:]}")
     return float(match.group(1))
