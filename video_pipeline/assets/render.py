@@ -73,8 +73,9 @@ def publish(store: ObjectStore, project_id: str, rendered: RenderedVideo) -> dic
     group="render",
     kinds={"ffmpeg", "s3", "postgres"},
     code_version=RENDER_CODE_VERSION,
-    description="Narration, a visual per scene and word-synced burned-in captions encoded in "
-    "one ffmpeg pass to H.264/AAC MP4; mp4, thumbnail, SRT, VTT and scene frames go to S3.",
+    description="Narration, a visual per scene (optionally with a slow zoom or pan and "
+    "crossfades) and word-synced captions drawn by libass, composed and encoded by one ffmpeg "
+    "run to H.264/AAC MP4; mp4, thumbnail, SRT, VTT and scene frames go to S3.",
     checks=[("playable", True)],
 )
 def render(

@@ -179,9 +179,8 @@ def build_command(
 
 def _video(plan: RenderPlan) -> Any:
     if not plan.pictures.shots:
-        stills = _pictures(STILLS_LIST).filter("format", pix_fmts="yuv420p", color_ranges="tv")
         return (
-            _with_captions(stills, plan)
+            _with_captions(_stills(STILLS_LIST), plan)
             .filter("fps", FPS)
             .filter("trim", end_frame=plan.total_frames)
         )
@@ -233,19 +232,20 @@ def _moving_track(concat_script: str, shots: Sequence[Shot], size: FrameSize) ->
         else "(iw-iw/zoom)/2"
         for s, p in zip(shots, progress, strict=True)
     ]
-    return (
-        _pictures(concat_script)
-        .filter("format", pix_fmts="yuv420p", color_ranges="tv")
-        .filter(
-            "zoompan",
-            d=_by_shot([str(s.frames) for s in shots]),
-            z=_by_shot(zoom),
-            x=_by_shot(pan),
-            y="(ih-ih/zoom)/2",
-            s=f"{size.width}x{size.height}",
-            fps=FPS,
-        )
+    return _stills(concat_script).filter(
+        "zoompan",
+        d=_by_shot([str(s.frames) for s in shots]),
+        z=_by_shot(zoom),
+        x=_by_shot(pan),
+        y="(ih-ih/zoom)/2",
+        s=f"{size.width}x{size.height}",
+        fps=FPS,
     )
+
+
+def _stills(concat_script: str) -> Any:
+    """Stills in the encoder's pixel format; PNGs decode as full-range RGB."""
+    return _pictures(concat_script).filter("format", pix_fmts="yuv420p", color_ranges="tv")
 
 
 def _pictures(concat_script: str) -> Any:
