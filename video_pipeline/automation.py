@@ -21,7 +21,7 @@ from dagster import (
     sensor,
 )
 
-from video_pipeline.assets.common import PROJECTS, projects_partitions
+from video_pipeline.assets.stage_asset import PROJECTS, projects_partitions
 from video_pipeline.resources import DatabaseResource
 from video_pipeline.storage.projects import (
     approved_resumptions,

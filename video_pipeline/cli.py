@@ -39,7 +39,7 @@ def _engine(settings: Settings) -> Any:
 @services_app.command("up")
 def services_up_command() -> None:
     """Start the embedded Postgres (pgvector) and S3 servers and apply migrations."""
-    from video_pipeline.runtime import start_stack
+    from video_pipeline.devstack.stack import start_stack
 
     state = start_stack(load_settings())
     typer.echo(f"postgres: unix socket in {state.pg_socket_dir}")
@@ -50,7 +50,7 @@ def services_up_command() -> None:
 @services_app.command("down")
 def services_down_command() -> None:
     """Stop the embedded servers (their data stays under the data folder)."""
-    from video_pipeline.services.embedded import services_down
+    from video_pipeline.devstack.embedded import services_down
 
     stopped = services_down(load_settings().resolved_data_dir)
     typer.echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
@@ -59,7 +59,7 @@ def services_down_command() -> None:
 @services_app.command("status")
 def services_status_command(as_json: JsonFlag = False) -> None:
     """Whether each embedded server runs."""
-    from video_pipeline.services.embedded import services_status
+    from video_pipeline.devstack.embedded import services_status
 
     status = services_status(load_settings().resolved_data_dir)
     if as_json:
@@ -74,7 +74,7 @@ def services_status_command(as_json: JsonFlag = False) -> None:
 @services_app.command("env")
 def services_env_command(as_json: JsonFlag = False) -> None:
     """Print the variables a shell needs: eval "$(video-pipeline services env)"."""
-    from video_pipeline.services.embedded import dump_env_json, read_state, shell_exports
+    from video_pipeline.devstack.embedded import dump_env_json, read_state, shell_exports
 
     settings = load_settings()
     state = read_state(settings.resolved_data_dir)
@@ -129,7 +129,7 @@ def project_create(
     """Validate and insert a project; the intake sensor launches its run."""
     from pydantic import ValidationError
 
-    from video_pipeline.intake import ProjectRequest, music_source, source_from_argument
+    from video_pipeline.project_request import ProjectRequest, music_source, source_from_argument
     from video_pipeline.storage.projects import create_project
 
     try:
@@ -243,7 +243,7 @@ def demo_command(
     ),
 ) -> None:
     """Start the services, create the demo project and render it in a real Dagster run."""
-    from video_pipeline.runtime import run_demo
+    from video_pipeline.devstack.stack import run_demo
 
     result = run_demo(load_settings(), out_dir)
     typer.echo(f"project: {result.project_id}")
@@ -256,7 +256,7 @@ def dev_command(
     port: Annotated[int, typer.Option(help="Port of the Dagster UI.")] = 3000,
 ) -> None:
     """Services, migrations, a demo project and `dagster dev`; Ctrl-C stops everything."""
-    from video_pipeline.runtime import run_dev
+    from video_pipeline.devstack.stack import run_dev
 
     raise typer.Exit(code=run_dev(load_settings(), port))
 

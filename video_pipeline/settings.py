@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _fill_from_embedded_services(self) -> Settings:
         """Unset connection settings fall back to the embedded services, when they run."""
-        from video_pipeline.services.embedded import read_state
+        from video_pipeline.devstack.embedded import read_state
 
         state = read_state(self.resolved_data_dir)
         if state is None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from video_pipeline.services.embedded import ServicesState, services_down, services_up
+from video_pipeline.devstack.embedded import ServicesState, services_down, services_up
 from video_pipeline.storage.db import engine_for
 from video_pipeline.storage.migrate import upgrade
 from video_pipeline.storage.object_store import ObjectStore

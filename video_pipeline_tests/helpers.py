@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from dagster import RunRequest, SensorResult, build_sensor_context
 
-from video_pipeline.assets.common import PROJECTS
+from video_pipeline.assets.stage_asset import PROJECTS
 from video_pipeline.resources import DatabaseResource
 
 

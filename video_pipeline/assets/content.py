@@ -12,8 +12,8 @@ from dagster import (
     Output,
 )
 
-from video_pipeline.assets.common import stage_asset
 from video_pipeline.assets.markdown import research_markdown, safety_markdown, script_markdown
+from video_pipeline.assets.stage_asset import stage_asset
 from video_pipeline.assets.tracking import tracked_stage
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import (

@@ -14,7 +14,7 @@ from dagster import (
 )
 from pydantic import BaseModel
 
-from video_pipeline.assets.common import stage_asset
+from video_pipeline.assets.stage_asset import stage_asset
 from video_pipeline.assets.tracking import StageRun, tracked_stage
 from video_pipeline.models import Project, ProjectSettings, RenderResult, Script
 from video_pipeline.render.engine import RenderedVideo, RenderOptions, render_video

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from video_pipeline.services.postgres import ensure_database
+from video_pipeline.devstack.postgres import ensure_database
 from video_pipeline.storage.migrate import downgrade, upgrade
 
 EXPECTED = {
@@ -29,7 +29,7 @@ def test_migrations_up_down_up_on_a_fresh_database(stack: dict[str, str]) -> Non
     url = stack["DATABASE_URL"].replace("/video_pipeline?", "/migration_check?")
     from pathlib import Path
 
-    from video_pipeline.services.embedded import read_state
+    from video_pipeline.devstack.embedded import read_state
 
     state = read_state(Path(stack["VIDEO_PIPELINE_DATA_DIR"]))
     assert state is not None

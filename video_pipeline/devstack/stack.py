@@ -12,13 +12,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from video_pipeline.samples import demo_project
-from video_pipeline.services.embedded import (
+from video_pipeline.devstack.embedded import (
     ServicesState,
     services_down,
     services_status,
     services_up,
 )
+from video_pipeline.samples import demo_project
 from video_pipeline.settings import Settings
 from video_pipeline.storage.db import engine_for
 from video_pipeline.storage.migrate import upgrade
@@ -80,7 +80,7 @@ def run_demo(settings: Settings, out_dir: Path) -> DemoResult:
 def _render_demo(env: dict[str, str], out_dir: Path) -> DemoResult:
     from dagster import DagsterInstance
 
-    from video_pipeline.assets.common import PROJECTS
+    from video_pipeline.assets.stage_asset import PROJECTS
     from video_pipeline.definitions import defs
 
     engine = engine_for(env["DATABASE_URL"])

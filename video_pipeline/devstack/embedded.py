@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from video_pipeline.services.postgres import (
+from video_pipeline.devstack.postgres import (
     APP_DATABASE,
     DAGSTER_DATABASE,
     PostgresEndpoint,
@@ -21,7 +21,7 @@ from video_pipeline.services.postgres import (
     start_postgres,
     stop_postgres,
 )
-from video_pipeline.services.s3 import process_alive, start_s3, stop_process
+from video_pipeline.devstack.s3 import process_alive, start_s3, stop_process
 
 STATE_FILE = "services.json"
 DEFAULT_BUCKET = "video-pipeline"
