@@ -11,7 +11,7 @@ Resolution = Literal["720p", "1080p"]
 SourceRole = Literal["material", "reference", "music"]
 SourceKind = Literal["text", "file", "url"]
 ProjectStatus = Literal[
-    "new", "queued", "running", "needs_review", "done", "failed", "blocked", "rejected"
+    "new", "queued", "running", "needs_review", "done", "failed", "blocked", "rejected", "canceled"
 ]
 SafetyDecision = Literal["allow", "review", "block"]
 CameraMotion = Literal["none", "zoom", "pan"]
