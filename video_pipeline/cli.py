@@ -84,6 +84,14 @@ def services_env_command(as_json: JsonFlag = False) -> None:
     typer.echo(dump_env_json(env) if as_json else shell_exports(env))
 
 
+@app.command("settings")
+def settings_command() -> None:
+    """Every setting: its environment variable, default and meaning (the README's table)."""
+    from video_pipeline.settings import settings_table
+
+    typer.echo(settings_table())
+
+
 @app.command("migrate")
 def migrate_command(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
