@@ -143,7 +143,7 @@ class Ledger:
             self._write_stage(conn, stage, state, detail)
         return True
 
-    def _locked(self, conn: sa.Connection) -> sa.Row[Any] | None:
+    def _locked(self, conn: sa.Connection) -> Any:
         """The project's status and holding run, locked until the transaction ends."""
         return conn.execute(
             sa.select(projects.c.status, projects.c.run_id)
