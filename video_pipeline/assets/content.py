@@ -289,6 +289,7 @@ def embeddings(
                 StoredChunk(c.kind, c.ref, c.ordinal, c.text, vector)
                 for c, vector in zip(chunks, vectors, strict=True)
             ],
+            run.project.settings.language,
         )
         by_kind: dict[str, int] = {}
         for chunk in chunks:
