@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from video_pipeline_tests.storage.chunks import store_texts
+
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parent.parent
 
@@ -198,30 +200,6 @@ def test_dagster_cli_materializes_an_existing_project(
     assert any(run.tags.get("dagster/partition") == project_id for run in runs)
 
 
-def store_chunks(engine: sa.Engine, owner: str, texts: list[str]) -> str:
-    from video_pipeline.models import ProjectSettings
-    from video_pipeline.providers.offline.embeddings import HashingEmbeddings
-    from video_pipeline.storage.projects import create_project
-    from video_pipeline.storage.vectors import StoredChunk, replace_chunks
-
-    embedder = HashingEmbeddings()
-    project = create_project(
-        engine, owner_id=owner, title="t", brief="b", settings=ProjectSettings(), sources=[]
-    )
-    replace_chunks(
-        engine,
-        project,
-        owner,
-        embedder.model,
-        embedder.dimension,
-        [
-            StoredChunk("source", f"source:{i}", i, text, vector)
-            for i, (text, vector) in enumerate(zip(texts, embedder.embed(texts), strict=True))
-        ],
-    )
-    return project
-
-
 RARE_CODE_CHUNK = (
     "Spring catalogue notes. The warehouse team restocked shelves, updated price labels, "
     "trained new staff on the returns desk and moved the seasonal displays near the entrance. "
@@ -236,7 +214,7 @@ def test_hybrid_search_finds_a_rare_code_that_vector_search_misses(
         f"Battery {topic}: battery life depends on how you charge the battery."
         for topic in ("care", "tips", "basics", "health", "myths", "storage", "safety", "reuse")
     ]
-    store_chunks(engine, "cli-search", [*distractors, RARE_CODE_CHUNK])
+    store_texts(engine, "cli-search", [*distractors, RARE_CODE_CHUNK])
 
     def found(*mode: str) -> list[str]:
         result = cli("search", "XK-4471 battery", "--owner", "cli-search", "--json", *mode)
@@ -257,7 +235,7 @@ def test_reembed_moves_an_owner_to_the_deployments_model(
     from video_pipeline_tests.fake_openai import FakeOpenAI
 
     texts = ["Bees dance to show the way.", "Hives stay warm in winter.", "Nectar turns to honey."]
-    store_chunks(engine, "cli-reembed", texts)
+    store_texts(engine, "cli-reembed", texts)
     server = FakeOpenAI().start()
     try:
         openai = {

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from video_pipeline.models import ProjectSettings
 from video_pipeline.providers.offline.embeddings import HashingEmbeddings
-from video_pipeline.storage.projects import create_project
 from video_pipeline.storage.search import SearchMode, search_chunks
-from video_pipeline.storage.vectors import StoredChunk, ensure_owner_index, replace_chunks
+from video_pipeline.storage.vectors import ensure_owner_index
+from video_pipeline_tests.storage.chunks import store_texts
 
 # Pairs that a careless LIKE, quoting or normalisation would confuse.
 OWNERS = [
@@ -36,22 +35,8 @@ TEXTS = ["bees dance to show where flowers are", "hives keep bees warm", "nectar
 
 def test_every_mode_returns_only_the_owners_chunks(engine: sa.Engine) -> None:
     embedder = HashingEmbeddings()
-    vectors = embedder.embed(TEXTS)
     for owner in OWNERS:
-        project = create_project(
-            engine, owner_id=owner, title="t", brief="b", settings=ProjectSettings(), sources=[]
-        )
-        replace_chunks(
-            engine,
-            project,
-            owner,
-            embedder.model,
-            embedder.dimension,
-            [
-                StoredChunk("source", f"source:{i}", i, f"{text} [{owner}]", vector)
-                for i, (text, vector) in enumerate(zip(TEXTS, vectors, strict=True))
-            ],
-        )
+        store_texts(engine, owner, [f"{text} [{owner}]" for text in TEXTS])
         if owner in INDEXED:
             assert ensure_owner_index(engine, owner, embedder.model, embedder.dimension, 3)
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from video_pipeline.models import ProjectSettings
 from video_pipeline.providers.offline.embeddings import HashingEmbeddings
 from video_pipeline.storage.fulltext import text_search_config
 from video_pipeline.storage.hits import SearchHit
-from video_pipeline.storage.projects import create_project
 from video_pipeline.storage.search import SearchMode, reciprocal_rank_fusion, search_chunks
-from video_pipeline.storage.vectors import StoredChunk, replace_chunks
+from video_pipeline_tests.storage.chunks import store_texts
 
 
 def hit(chunk_id: int) -> SearchHit:
@@ -44,29 +42,9 @@ def test_languages_map_to_postgres_configurations(language: str, config: str) ->
     assert text_search_config(language) == config
 
 
-def store(engine: sa.Engine, owner: str, texts: list[str], language: str) -> None:
-    embedder = HashingEmbeddings()
-    settings = ProjectSettings(language=language)
-    project = create_project(
-        engine, owner_id=owner, title="t", brief="b", settings=settings, sources=[]
-    )
-    replace_chunks(
-        engine,
-        project,
-        owner,
-        embedder.model,
-        embedder.dimension,
-        [
-            StoredChunk("source", f"source:{i}", i, text, vector)
-            for i, (text, vector) in enumerate(zip(texts, embedder.embed(texts), strict=True))
-        ],
-        language,
-    )
-
-
 def test_text_search_stems_in_the_projects_language(engine: sa.Engine) -> None:
-    store(engine, "text-de", ["Die Häuser stehen am Fluss.", "Ein Garten ohne Blumen."], "de")
-    store(engine, "text-fr", ["Les maisons sont grandes.", "Un jardin fleuri."], "fr")
+    store_texts(engine, "text-de", ["Die Häuser stehen am Fluss.", "Ein Garten ohne Blumen."], "de")
+    store_texts(engine, "text-fr", ["Les maisons sont grandes.", "Un jardin fleuri."], "fr")
     model = HashingEmbeddings().model
 
     def found(owner: str, query: str, language: str) -> list[str]:
