@@ -23,6 +23,7 @@ import hashlib
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import sqlalchemy as sa
@@ -236,18 +237,9 @@ def nearest(
     limit: int,
 ) -> list[SearchHit]:
     """Nearest chunks by cosine distance among one owner's chunks of one model (exact for
-    small owners, the owner's own HNSW graph for large ones). Needs a transaction."""
-    dimension = len(query_embedding)
-    cast = _cast(dimension)
-    conn.execute(sa.text(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH, int(limit))}"))
+    small owners, the owner's own HNSW graph for large ones)."""
     rows = conn.execute(
-        sa.text(
-            f"SELECT id, project_id, kind, ref, content, "
-            f"1 - ((embedding::{cast}) <=> CAST(:query AS {cast})) AS score "
-            f"FROM retrievable_text "
-            f"WHERE owner_id = :owner AND model = :model AND dimension = {dimension} "
-            f"ORDER BY (embedding::{cast}) <=> CAST(:query AS {cast}) LIMIT :limit"
-        ),
+        _nearest_statement(len(query_embedding), max(EF_SEARCH, int(limit))),
         {
             "query": vector_literal(query_embedding),
             "owner": owner_id,
@@ -255,7 +247,25 @@ def nearest(
             "limit": limit,
         },
     ).all()
-    return [SearchHit.from_row(r) for r in rows]
+    return [
+        SearchHit(int(r.id), str(r.project_id), r.kind, r.ref, r.content, 1.0 - float(r.distance))
+        for r in rows
+    ]
+
+
+@cache
+def _nearest_statement(dimension: int, ef_search: int) -> sa.TextClause:
+    # One round trip: the SET LOCAL and the query go in one simple-protocol message, and the
+    # query vector appears once (ORDER BY its alias still uses the index).
+    cast = _cast(dimension)
+    return sa.text(
+        f"SET LOCAL hnsw.ef_search = {int(ef_search)}; "
+        f"SELECT id, project_id, kind, ref, content, "
+        f"(embedding::{cast}) <=> CAST(:query AS {cast}) AS distance "
+        f"FROM retrievable_text "
+        f"WHERE owner_id = :owner AND model = :model AND dimension = {int(dimension)} "
+        f"ORDER BY distance LIMIT :limit"
+    )
 
 
 def vector_literal(vector: Iterable[float]) -> str:
