@@ -270,6 +270,7 @@ def embeddings(
                 StoredChunk(c.kind, c.ref, c.ordinal, c.text, vector)
                 for c, vector in zip(chunks, vectors, strict=True)
             ],
+            run.project.settings.language,
         )
         result = summarise(chunks, embedder)
     return Output(
