@@ -26,11 +26,11 @@ from pathlib import Path
 
 import psutil
 
+from video_pipeline.fonts import BOLD_FONT
 from video_pipeline.models import ProjectSettings, Scene, Script
 from video_pipeline.providers.offline.images import TitleCardImages
 from video_pipeline.providers.offline.speech import EspeakSpeech
 from video_pipeline.render import RenderedVideo, render_video
-from video_pipeline.render.fonts import BOLD_FONT
 from video_pipeline.render.graph import EncoderSettings
 from video_pipeline.render.layout import caption_area, frame_size
 

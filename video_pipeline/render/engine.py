@@ -12,6 +12,7 @@ import ffmpeg
 from PIL import Image, ImageOps
 from pydantic import BaseModel
 
+from video_pipeline.fonts import FONT_FILES
 from video_pipeline.models import ProbeFacts, ProjectSettings, Script
 from video_pipeline.providers.base import ImageProvider, Narration, SpeechProvider, WordTiming
 from video_pipeline.render.binaries import ffmpeg_path
@@ -25,7 +26,6 @@ from video_pipeline.render.captions import (
 )
 from video_pipeline.render.encode import ProgressCallback, StartCallback, run_ffmpeg, run_quietly
 from video_pipeline.render.errors import RenderError
-from video_pipeline.render.fonts import FONT_FILES
 from video_pipeline.render.graph import (
     CANVAS,
     CANVAS_LIST,

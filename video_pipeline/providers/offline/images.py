@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from video_pipeline.fonts import BOLD_FONT, REGULAR_FONT
 from video_pipeline.models import Scene
-from video_pipeline.render.fonts import BOLD_FONT, REGULAR_FONT
 
 # The lower part of the frame is left for burned-in captions.
 _TEXT_BOTTOM_RATIO = 0.7

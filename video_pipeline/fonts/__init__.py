@@ -1,5 +1,6 @@
 """The fonts shipped with the package (DejaVu Sans, see LICENSE), so output never depends on
-which fonts a machine happens to have."""
+which fonts a machine happens to have. Any layer may use them: the render's captions, the
+offline title cards."""
 
 from pathlib import Path
 
