@@ -1,0 +1,61 @@
+"""The sound of a render: each scene spoken, the narration track assembled, its loudness
+measured so the encode can bring it to the target with one fixed gain."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+from video_pipeline.models import Script
+from video_pipeline.providers.base import Narration, SpeechProvider
+from video_pipeline.render.graph import RenderPlan, gain_to_target, loudness_command
+from video_pipeline.render.layout import FPS
+from video_pipeline.render.probe import integrated_loudness
+
+
+def speak_scenes(
+    script: Script, voice: str, speech: SpeechProvider, workdir: Path
+) -> list[Narration]:
+    """One narration WAV per scene, at the fixed name `narration_NNN.wav` the render reads."""
+    narrations = []
+    for i, scene in enumerate(script.scenes):
+        expected = workdir / f"narration_{i:03d}.wav"
+        narration = speech.synthesize(scene.narration, voice, expected)
+        copy_if_elsewhere(narration.audio_path, expected)
+        narrations.append(narration.model_copy(update={"audio_path": expected}))
+    return narrations
+
+
+def copy_if_elsewhere(actual: Path, expected: Path) -> None:
+    """The render reads inputs by fixed names; copy a file a provider wrote elsewhere."""
+    if actual.resolve() != expected.resolve():
+        shutil.copyfile(actual, expected)
+
+
+def scene_frames(seconds: list[float]) -> list[int]:
+    """Frame counts whose running total tracks the running total of `seconds` (no drift)."""
+    counts, total_seconds, total_frames = [], 0.0, 0
+    for length in seconds:
+        total_seconds += length
+        end_frame = max(total_frames + 1, round(total_seconds * FPS))
+        counts.append(end_frame - total_frames)
+        total_frames = end_frame
+    return counts
+
+
+def loudness_gain(soundtrack: RenderPlan, workdir: Path, ffmpeg_exe: Path) -> float:
+    """Measured as is, then with the gain and the peak limiter applied, then corrected.
+
+    Speech has high peaks, so the limiter takes off part of every extra dB of gain; the
+    correction follows the slope seen between the two measurements (each about 0.2 s/min).
+    """
+    loudness = integrated_loudness(loudness_command(soundtrack, ffmpeg_exe), workdir)
+    gain = gain_to_target(loudness)
+    if gain <= 0:
+        return gain
+    limited = integrated_loudness(
+        loudness_command(replace(soundtrack, gain_db=gain), ffmpeg_exe), workdir
+    )
+    slope = max(0.25, min(1.0, (limited - loudness) / gain))
+    return gain_to_target(limited, applied_db=gain, lufs_per_db=slope)
