@@ -103,7 +103,7 @@ def run_moviepy(assets: Path, workdir: Path) -> dict[str, float]:
 
     rendered = RenderedVideo.model_validate_json((assets / "rendered.json").read_text())
     size = frame_size(SETTINGS.aspect, SETTINGS.resolution)
-    area = caption_area(SETTINGS.aspect, size, SETTINGS.subtitle_style)
+    area = caption_area(size, SETTINGS.subtitle_style)
     encoder = EncoderSettings()
     started = time.monotonic()
     stills = concatenate_videoclips(

@@ -8,15 +8,18 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from video_pipeline.fonts import PRIMARY, font_runs, text_width, wrap
 from video_pipeline.models import SubtitleStyle
 from video_pipeline.providers.base import WordTiming
 from video_pipeline.render.layout import CaptionArea, FrameSize
 
 MAX_LINES = 2
+_MIN_SCALE = 0.25
 _SENTENCE_END = (".", "!", "?", "…", "。", "؟")
 # Two events never start closer than this; words spoken "at once" share an event.
 _MIN_EVENT_SECONDS = 0.1
@@ -31,6 +34,8 @@ class CaptionEvent(BaseModel):
     text: str
     """Lines joined with a newline."""
     word_count: int
+    scale: float = 1.0
+    """Text size relative to the style's: below 1 only for a token too long for two lines."""
 
 
 class SceneWords(BaseModel):
@@ -41,7 +46,30 @@ class SceneWords(BaseModel):
     end: float
 
 
-def group_captions(scenes: Sequence[SceneWords], chars_per_line: int) -> list[CaptionEvent]:
+@dataclass(frozen=True)
+class LineFit:
+    """Whether a caption line fits between the margins, measured with the font stack.
+
+    Measured at the ASS font size as if it were the em size, which is at least as wide as
+    what libass draws (it scales each font so its ascent and descent span the size).
+    """
+
+    width: float
+    font_size: int
+    max_chars: int
+
+    @classmethod
+    def of(cls, area: CaptionArea) -> LineFit:
+        return cls(area.line_width, area.font_size, area.chars_per_line)
+
+    def scaled(self, scale: float) -> LineFit:
+        return LineFit(self.width / scale, self.font_size, round(self.max_chars / scale))
+
+    def __call__(self, line: str) -> bool:
+        return len(line) <= self.max_chars and text_width(line, self.font_size) <= self.width
+
+
+def group_captions(scenes: Sequence[SceneWords], fit: LineFit) -> list[CaptionEvent]:
     """Fill up to two lines per event; a scene or a sentence always ends an event.
 
     Each event starts when its first word is spoken and lasts until the next event starts,
@@ -49,27 +77,29 @@ def group_captions(scenes: Sequence[SceneWords], chars_per_line: int) -> list[Ca
     """
     events: list[CaptionEvent] = []
     for scene in scenes:
-        groups = _group_scene_words(scene.words, chars_per_line)
+        groups = _group_scene_words(scene.words, fit)
         starts = [group[0].start for group in groups]
         ends = [*starts[1:], scene.end]
         for group, start, end in zip(groups, starts, ends, strict=True):
+            lines, scale = _shrink_to_fit([w.word for w in group], fit)
             events.append(
                 CaptionEvent(
                     start=start,
                     end=max(end, start),
-                    text="\n".join(_wrap([w.word for w in group], chars_per_line)),
+                    text="\n".join(lines),
                     word_count=len(group),
+                    scale=scale,
                 )
             )
     return events
 
 
-def _group_scene_words(words: list[WordTiming], chars_per_line: int) -> list[list[WordTiming]]:
+def _group_scene_words(words: list[WordTiming], fit: LineFit) -> list[list[WordTiming]]:
     groups: list[list[WordTiming]] = []
     current: list[WordTiming] = []
     for word in words:
         if current and word.start - current[0].start >= _MIN_EVENT_SECONDS:
-            too_long = len(_wrap([w.word for w in [*current, word]], chars_per_line)) > MAX_LINES
+            too_long = len(wrap([w.word for w in [*current, word]], fit)) > MAX_LINES
             if too_long or current[-1].word.endswith(_SENTENCE_END):
                 groups.append(current)
                 current = []
@@ -79,14 +109,17 @@ def _group_scene_words(words: list[WordTiming], chars_per_line: int) -> list[lis
     return groups
 
 
-def _wrap(words: list[str], chars_per_line: int) -> list[str]:
-    lines: list[str] = []
-    for word in words:
-        if lines and len(lines[-1]) + 1 + len(word) <= chars_per_line:
-            lines[-1] = f"{lines[-1]} {word}"
-        else:
-            lines.append(word)
-    return lines
+def _shrink_to_fit(words: list[str], fit: LineFit) -> tuple[list[str], float]:
+    """Lines of `words` and the text scale at which they take no more than two lines' height.
+
+    Only a token too long for two lines on its own (a long URL) needs a scale below 1.
+    """
+    scale = 1.0
+    lines = wrap(words, fit)
+    while len(lines) * scale > MAX_LINES and scale > _MIN_SCALE:
+        scale = max(_MIN_SCALE, scale * 0.8)
+        lines = wrap(words, fit.scaled(scale))
+    return lines, round(scale, 3)
 
 
 # --------------------------------------------------------------------------- ASS
@@ -106,6 +139,23 @@ def escape_ass_text(text: str) -> str:
         else:
             out.append(char)
     return "".join(out)
+
+
+def ass_line(text: str, style_font: str) -> str:
+    """`text` escaped, each run in the first font of the stack that has its characters.
+
+    Runs the primary font has are set in the style's font; `\\fn` overrides switch to a
+    fallback and back.
+    """
+    pieces = []
+    current = style_font
+    for run, face in font_runs(text):
+        family = style_font if face == PRIMARY else face.family
+        if family != current:
+            pieces.append(f"{{\\fn{family}}}")
+            current = family
+        pieces.append(escape_ass_text(run))
+    return "".join(pieces)
 
 
 def write_ass(
@@ -133,18 +183,26 @@ def write_ass(
         f"Style: Default,{font},{area.font_size},{_ass_colour(style.primary_colour)},"
         f"{_ass_colour(style.primary_colour)},{_ass_colour(style.outline_colour)},&H80000000,"
         f"-1,0,0,0,100,100,0,0,1,{area.outline:.1f},0,2,"
-        f"{area.side_margin},{area.side_margin},{area.bottom_margin},1",
+        f"{area.left_margin},{area.right_margin},{area.bottom_margin},1",
         "",
         "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
     ]
     dialogues = [
         f"Dialogue: 0,{_ass_time(e.start)},{_ass_time(e.end)},Default,,0,0,0,,"
-        + "\\N".join(escape_ass_text(line) for line in e.text.split("\n"))
+        + _scale_override(e.scale)
+        + "\\N".join(ass_line(line, font) for line in e.text.split("\n"))
         for e in events
     ]
     path.write_text("\n".join([*header, *dialogues, ""]), encoding="utf-8")
     return path
+
+
+def _scale_override(scale: float) -> str:
+    if scale == 1:
+        return ""
+    percent = f"{scale * 100:.1f}"
+    return f"{{\\fscx{percent}\\fscy{percent}}}"
 
 
 def _ass_colour(hex_rgb: str) -> str:

@@ -18,6 +18,7 @@ from video_pipeline.providers.base import ImageProvider, Narration, SpeechProvid
 from video_pipeline.render.binaries import ffmpeg_path
 from video_pipeline.render.captions import (
     CaptionEvent,
+    LineFit,
     SceneWords,
     group_captions,
     write_ass,
@@ -174,19 +175,20 @@ def _narrate_and_caption(
     soundtrack = RenderPlan(size=job.size, total_frames=sum(frames), music=job.music)
     gain_db = loudness_gain(soundtrack, job.workdir, job.ffmpeg_exe)
     spans = _spans(frames, narrations)
-    area = caption_area(settings.aspect, job.size, settings.subtitle_style)
+    area = caption_area(job.size, settings.subtitle_style)
     captions = _on_frame_grid(
         group_captions(
             [
                 SceneWords(words=_shifted(n.words, span.start), start=span.start, end=span.end)
                 for n, span in zip(narrations, spans, strict=True)
             ],
-            area.chars_per_line,
+            LineFit.of(area),
         )
     )
     write_ass(captions, job.workdir / SUBTITLES, job.size, area, settings.subtitle_style)
     cuts = caption_cuts([(event.start, event.end) for event in captions], sum(frames), FPS)
-    layer = draw_captions(cuts, job.workdir, job.size, area, job.ffmpeg_exe)
+    texts = [event.text for event in captions]
+    layer = draw_captions(texts, cuts, job.workdir, job.size, area, job.ffmpeg_exe)
     return _Sound(narrations, frames, gain_db, captions, cuts, layer)
 
 

@@ -1,4 +1,4 @@
-"""Frame sizes and where captions may go for each aspect ratio."""
+"""Frame sizes, the safe area of each aspect, and where captions go."""
 
 from __future__ import annotations
 
@@ -9,19 +9,21 @@ from video_pipeline.models import Aspect, Resolution, SubtitleStyle
 
 FPS = 30
 
-# Width of one character of DejaVu Sans Bold as a fraction of the ASS font size, measured on
-# mixed-case English with some headroom, so a line of N characters is known to fit.
-_CHAR_WIDTH_PER_FONT_SIZE = 0.55
-
-# Lines of text the caption band has room for: two, plus headroom for a line that libass
-# wraps anyway (glyphs wider than measured, such as CJK or emoji).
+# Lines of text the caption band has room for: two, plus headroom for a line a glyph wider
+# than measured would add.
 _BAND_LINES = 4
-# Line height of DejaVu Sans as a fraction of the ASS font size, with headroom.
-_LINE_HEIGHT_PER_FONT_SIZE = 1.25
+# Line height as a fraction of the ASS font size, with headroom for the fallback fonts.
+_LINE_HEIGHT_PER_FONT_SIZE = 1.3
 
-# Fraction of the width kept clear on each side. Vertical videos are watched in apps that
-# overlay buttons near the right and bottom edges, so they get the widest margins.
-_SIDE_MARGIN_RATIO: dict[Aspect, float] = {"9:16": 0.08, "16:9": 0.05, "1:1": 0.06}
+# Insets (left, top, right, bottom) as fractions of the frame's width and height that text
+# keeps clear of. Vertical videos are watched in apps that draw over the picture: a column of
+# buttons on the right, the account name, description and music bar at the bottom, tabs at
+# the top.
+_SAFE_INSETS: dict[Aspect, tuple[float, float, float, float]] = {
+    "9:16": (0.06, 0.08, 0.15, 0.18),
+    "16:9": (0.05, 0.06, 0.05, 0.06),
+    "1:1": (0.06, 0.06, 0.06, 0.06),
+}
 
 
 @dataclass(frozen=True)
@@ -29,14 +31,39 @@ class FrameSize:
     width: int
     height: int
 
+    @property
+    def aspect(self) -> Aspect:
+        if self.width < self.height:
+            return "9:16"
+        return "16:9" if self.width > self.height else "1:1"
+
+
+@dataclass(frozen=True)
+class Box:
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
 
 @dataclass(frozen=True)
 class CaptionArea:
     """Pixel geometry of burned-in captions in one frame size."""
 
     font_size: int
-    side_margin: int
+    left_margin: int
+    right_margin: int
     bottom_margin: int
+    line_width: int
+    """Widest line, in pixels, between the margins."""
     chars_per_line: int
     outline: float
     """Outline width in pixels."""
@@ -54,20 +81,31 @@ def frame_size(aspect: Aspect, resolution: Resolution) -> FrameSize:
     return FrameSize(short_side, short_side)
 
 
-def caption_area(aspect: Aspect, size: FrameSize, style: SubtitleStyle) -> CaptionArea:
-    """Keep the style's font size and shorten lines if that many characters would not fit."""
+def safe_area(size: FrameSize) -> Box:
+    """The part of the frame text may use: clear of the edges and of app overlays."""
+    left, top, right, bottom = _SAFE_INSETS[size.aspect]
+    return Box(
+        left=round(left * size.width),
+        top=round(top * size.height),
+        right=size.width - round(right * size.width),
+        bottom=size.height - round(bottom * size.height),
+    )
+
+
+def caption_area(size: FrameSize, style: SubtitleStyle) -> CaptionArea:
+    """The style's font size and margins, kept inside the safe area."""
+    safe = safe_area(size)
     font_size = max(12, round(style.size_ratio * size.height))
-    side_margin = round(_SIDE_MARGIN_RATIO[aspect] * size.width)
-    usable_width = size.width - 2 * side_margin
-    fitting_chars = int(usable_width / (font_size * _CHAR_WIDTH_PER_FONT_SIZE))
-    bottom_margin = round(style.bottom_margin_ratio * size.height)
     outline = style.outline * size.height / 720
+    bottom_margin = max(round(style.bottom_margin_ratio * size.height), size.height - safe.bottom)
     text_height = _BAND_LINES * _LINE_HEIGHT_PER_FONT_SIZE * font_size + 2 * outline
     return CaptionArea(
         font_size=font_size,
-        side_margin=side_margin,
+        left_margin=safe.left,
+        right_margin=size.width - safe.right,
         bottom_margin=bottom_margin,
-        chars_per_line=max(8, min(style.max_chars_per_line, fitting_chars)),
+        line_width=math.floor(safe.width - 2 * outline),
+        chars_per_line=style.max_chars_per_line,
         outline=outline,
         band_height=min(size.height, 2 * math.ceil((bottom_margin + text_height) / 2)),
     )

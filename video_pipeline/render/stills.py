@@ -9,7 +9,7 @@ from pathlib import Path
 import ffmpeg
 from PIL import Image, ImageOps
 
-from video_pipeline.fonts import FONT_FILES
+from video_pipeline.fonts import Face, faces_for
 from video_pipeline.models import Script
 from video_pipeline.providers.base import ImageProvider
 from video_pipeline.render.encode import run_quietly
@@ -57,17 +57,18 @@ def _fit_still(written: Path, expected: Path, size: FrameSize) -> str:
 
 
 def draw_captions(
+    texts: list[str],
     cuts: list[int],
     workdir: Path,
     size: FrameSize,
     area: CaptionArea,
     ffmpeg_exe: Path,
 ) -> CaptionLayer:
-    """libass draws `SUBTITLES` once per caption segment into images of the caption band."""
-    fonts_dir = workdir / FONTS_DIR
-    fonts_dir.mkdir(exist_ok=True)
-    for font in FONT_FILES:
-        shutil.copyfile(font, fonts_dir / font.name)
+    """libass draws `SUBTITLES` once per caption segment into images of the caption band.
+
+    It is given only the fonts `texts` need: libass reads every font it is given into memory.
+    """
+    _link_fonts(faces_for(texts), workdir / FONTS_DIR)
     for stale in workdir.glob(CAPTION_IMAGES.replace("%05d", "*")):
         stale.unlink()
     Image.new("RGBA", (size.width, area.band_height)).save(workdir / CANVAS)
@@ -79,6 +80,13 @@ def draw_captions(
     if drawn != count:
         raise RenderError(f"libass drew {drawn} of {count} caption images")
     return layer
+
+
+def _link_fonts(faces: list[Face], fonts_dir: Path) -> None:
+    shutil.rmtree(fonts_dir, ignore_errors=True)
+    fonts_dir.mkdir()
+    for face in faces:
+        (fonts_dir / face.path.name).symlink_to(face.path)
 
 
 def extract_stills(
