@@ -35,18 +35,18 @@ from video_pipeline.render.graph import (
     input_files,
 )
 from video_pipeline.render.layout import FPS, FrameSize, caption_area, frame_size
+from video_pipeline.render.length import LengthFit, SceneSpeech, fit_length
 from video_pipeline.render.narration import assemble_narration
 from video_pipeline.render.probe import probe
-from video_pipeline.render.sound import loudness_gain, scene_frames, speak_scenes
+from video_pipeline.render.sound import loudness_gain, retimed, scene_frames, speak_scenes
 from video_pipeline.render.stills import draw_captions, draw_stills, extract_stills
 from video_pipeline.render.tracks import CaptionLayer, caption_cuts, picture_tracks
+from video_pipeline.stages.script import PACE_TOLERANCE
 
 
 @dataclass(frozen=True)
 class RenderOptions:
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
-    scene_pad_seconds: float = 0.4
-    """Silence after each scene's narration before the next scene starts."""
     ffmpeg: Path | None = None
     ffprobe: Path | None = None
 
@@ -72,6 +72,8 @@ class RenderedVideo(BaseModel):
     narration_seconds: float
     """Length of the narration track: every scene's speech plus its pad."""
     scenes: list[SceneSpan]
+    script: Script
+    """The script as spoken: scenes dropped to fit the length asked for are not in it."""
     captions: list[CaptionEvent]
     caption_count: int
     encode_seconds: float
@@ -93,7 +95,8 @@ def render_video(
 ) -> RenderedVideo:
     """Render `script` into `workdir` (created if missing; files in it are replaced).
 
-    Each scene lasts as long as its narration plus a short pad, whatever the script estimated.
+    The narration is measured and fitted to the length asked for (see `length.py`); each
+    scene lasts as long as its narration plus a pause.
     `on_start` receives the encoding ffmpeg process and `cancel` stops it; either way the call
     raises RenderError with the tail of ffmpeg's log.
     """
@@ -146,6 +149,10 @@ class _Job:
 class _Sound:
     """Everything that follows from the narration."""
 
+    script: Script
+    """The script as spoken: without the scenes dropped to fit the length."""
+    kept: tuple[int, ...]
+    """Indexes of the scenes kept in the script as written."""
     narrations: list[Narration]
     frames: list[int]
     """Each scene's length in frames."""
@@ -165,9 +172,8 @@ def _narrate_and_caption(
     script: Script, settings: ProjectSettings, speech: SpeechProvider, job: _Job
 ) -> _Sound:
     """Speak each scene, assemble and measure the narration track, draw the captions."""
-    narrations = speak_scenes(script, settings.voice, speech, job.workdir)
-    pad = job.options.scene_pad_seconds
-    frames = scene_frames([n.duration_seconds + pad for n in narrations])
+    narrations, fit = _fitted_narration(script, settings, speech, job)
+    frames = scene_frames(fit.scene_seconds([n.duration_seconds for n in narrations]))
     assemble_narration(
         [(n.audio_path, count) for n, count in zip(narrations, frames, strict=True)],
         job.workdir / NARRATION,
@@ -189,7 +195,26 @@ def _narrate_and_caption(
     cuts = caption_cuts([(event.start, event.end) for event in captions], sum(frames), FPS)
     texts = [event.text for event in captions]
     layer = draw_captions(texts, cuts, job.workdir, job.size, area, job.ffmpeg_exe)
-    return _Sound(narrations, frames, gain_db, captions, cuts, layer)
+    spoken = script.model_copy(update={"scenes": [script.scenes[i] for i in fit.kept]})
+    return _Sound(spoken, fit.kept, narrations, frames, gain_db, captions, cuts, layer)
+
+
+def _fitted_narration(
+    script: Script, settings: ProjectSettings, speech: SpeechProvider, job: _Job
+) -> tuple[list[Narration], LengthFit]:
+    """The narration of the scenes kept, at the tempo that fits the length asked for."""
+    narrations = speak_scenes(script, settings.voice, speech, job.workdir)
+    fit = fit_length(
+        [
+            SceneSpeech(n.duration_seconds, len(n.words), droppable=scene.kind == "body")
+            for n, scene in zip(narrations, script.scenes, strict=True)
+        ],
+        settings.duration_seconds,
+        script.words_per_minute,
+        PACE_TOLERANCE,
+    )
+    kept = [narrations[i] for i in fit.kept]
+    return retimed(kept, fit.tempo, job.workdir, job.ffmpeg_exe), fit
 
 
 def _plan(job: _Job, sound: _Sound, stills: list[str], settings: ProjectSettings) -> RenderPlan:
@@ -202,7 +227,7 @@ def _plan(job: _Job, sound: _Sound, stills: list[str], settings: ProjectSettings
         keyframes=sorted({round(t * FPS) for span in spans for t in (span.start, _middle(span))}),
         gain_db=sound.gain_db,
         pictures=picture_tracks(
-            stills,
+            [stills[i] for i in sound.kept],
             sound.frames,
             sound.caption_cuts,
             settings.camera_motion,
@@ -229,6 +254,7 @@ def _result(job: _Job, plan: RenderPlan, sound: _Sound, encode_seconds: float) -
         height=job.size.height,
         narration_seconds=total_seconds,
         scenes=spans,
+        script=sound.script,
         captions=sound.captions,
         caption_count=len(sound.captions),
         encode_seconds=encode_seconds,

@@ -4,11 +4,15 @@ measured so the encode can bring it to the target with one fixed gain."""
 from __future__ import annotations
 
 import shutil
+import wave
 from dataclasses import replace
 from pathlib import Path
 
+import ffmpeg
+
 from video_pipeline.models import Script
-from video_pipeline.providers.base import Narration, SpeechProvider
+from video_pipeline.providers.base import Narration, SpeechProvider, WordTiming
+from video_pipeline.render.encode import run_quietly
 from video_pipeline.render.graph import RenderPlan, gain_to_target, loudness_command
 from video_pipeline.render.layout import FPS
 from video_pipeline.render.probe import integrated_loudness
@@ -59,3 +63,41 @@ def loudness_gain(soundtrack: RenderPlan, workdir: Path, ffmpeg_exe: Path) -> fl
     )
     slope = max(0.25, min(1.0, (limited - loudness) / gain))
     return gain_to_target(limited, applied_db=gain, lufs_per_db=slope)
+
+
+def retimed(
+    narrations: list[Narration], tempo: float, workdir: Path, ffmpeg_exe: Path
+) -> list[Narration]:
+    """Each narration played `tempo` times as fast (pitch kept), its word times to match.
+
+    One ffmpeg command with an input and an output per scene; `atempo` keeps the pitch.
+    """
+    if abs(tempo - 1) < 1e-3:
+        return narrations
+    stretched = [n.audio_path.with_name(n.audio_path.stem + "_tempo.wav") for n in narrations]
+    outputs = [
+        ffmpeg.input(str(n.audio_path))
+        .audio.filter("atempo", tempo)
+        .output(str(path), acodec="pcm_s16le")
+        for n, path in zip(narrations, stretched, strict=True)
+    ]
+    command = (
+        ffmpeg.merge_outputs(*outputs)
+        .global_args("-hide_banner", "-nostdin", "-loglevel", "error")
+        .overwrite_output()
+        .compile(cmd=str(ffmpeg_exe))
+    )
+    run_quietly(command, workdir, "change the tempo of the narration")
+    return [
+        _stretched(n, n.audio_path.with_name(n.audio_path.stem + "_tempo.wav")) for n in narrations
+    ]
+
+
+def _stretched(narration: Narration, audio: Path) -> Narration:
+    with wave.open(str(audio), "rb") as clip:
+        seconds = clip.getnframes() / clip.getframerate()
+    scale = seconds / narration.duration_seconds
+    words = [
+        WordTiming(word=w.word, start=w.start * scale, end=w.end * scale) for w in narration.words
+    ]
+    return Narration(audio_path=audio, duration_seconds=seconds, words=words)

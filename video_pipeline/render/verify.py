@@ -9,6 +9,7 @@ from video_pipeline.models import ProjectSettings, Script
 from video_pipeline.render.engine import RenderedVideo
 from video_pipeline.render.errors import RenderError
 from video_pipeline.render.layout import FPS, frame_size
+from video_pipeline.render.length import length_problem
 from video_pipeline.render.probe import audio_level, pixel_formats, probe
 
 DURATION_TOLERANCE_SECONDS = 0.5
@@ -55,13 +56,18 @@ def verify_render(
         level = audio_level(rendered.video, ffmpeg)
         if level.silent:
             problems.append(f"the audio is silent (peak {level.max_volume_db} dBFS)")
+    missed = length_problem(facts.duration_seconds, settings.duration_seconds)
+    if missed:
+        problems.append(missed)
     drift = facts.duration_seconds - rendered.narration_seconds
     if abs(drift) > DURATION_TOLERANCE_SECONDS:
         problems.append(
             f"video lasts {facts.duration_seconds:.2f} s but the narration "
             f"{rendered.narration_seconds:.2f} s"
         )
-    problems += _caption_problems(rendered, script, facts.duration_seconds)
+    if any(scene not in script.scenes for scene in rendered.script.scenes):
+        problems.append("the video speaks scenes that are not in the script")
+    problems += _caption_problems(rendered, rendered.script, facts.duration_seconds)
     return problems
 
 

@@ -9,7 +9,7 @@ import ffmpeg
 import numpy as np
 import pytest
 
-from video_pipeline.models import ProjectSettings, SubtitleStyle
+from video_pipeline.models import SubtitleStyle
 from video_pipeline.providers.base import WordTiming
 from video_pipeline.providers.offline.images import TitleCardImages
 from video_pipeline.providers.offline.speech import EspeakSpeech
@@ -24,7 +24,7 @@ from video_pipeline.render.captions import (
     write_srt,
     write_vtt,
 )
-from video_pipeline_tests.render.conftest import make_script
+from video_pipeline_tests.render.conftest import make_script, settings_for
 
 NARRATIONS = (
     "Every morning the harbour fills with small boats. Fishermen sort the night's catch "
@@ -37,7 +37,7 @@ NARRATIONS = (
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> RenderedVideo:
     return render_video(
         make_script(*NARRATIONS),
-        ProjectSettings(aspect="9:16", resolution="720p"),
+        settings_for(make_script(*NARRATIONS), aspect="9:16", resolution="720p"),
         EspeakSpeech(),
         TitleCardImages(),
         tmp_path_factory.mktemp("captions"),
@@ -50,8 +50,9 @@ def test_each_caption_starts_with_its_first_spoken_word(
     speech = EspeakSpeech()
     spoken: list[float] = []
     for index, (narration, span) in enumerate(zip(NARRATIONS, rendered.scenes, strict=True)):
-        words = speech.synthesize(narration, "en-us", tmp_path / f"{index}.wav").words
-        spoken += [span.start + word.start for word in words]
+        said = speech.synthesize(narration, "en-us", tmp_path / f"{index}.wav")
+        tempo = said.duration_seconds / span.spoken_seconds  # the length fit's
+        spoken += [span.start + word.start / tempo for word in said.words]
     first_word = 0
     for event in rendered.captions:
         assert abs(event.start - spoken[first_word]) <= 0.150, event
@@ -70,7 +71,7 @@ def test_burned_caption_changes_on_the_frame_its_event_starts(rendered: Rendered
 
 
 def test_captions_stay_within_lines_and_scenes(rendered: RenderedVideo) -> None:
-    settings = ProjectSettings(aspect="9:16", resolution="720p")
+    settings = settings_for(make_script(*NARRATIONS), aspect="9:16", resolution="720p")
     for event in rendered.captions:
         lines = event.text.split("\n")
         assert len(lines) <= 2

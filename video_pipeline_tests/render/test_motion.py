@@ -9,12 +9,12 @@ import ffmpeg
 import numpy as np
 import pytest
 
-from video_pipeline.models import CameraMotion, ProjectSettings
+from video_pipeline.models import CameraMotion
 from video_pipeline.providers.offline.images import TitleCardImages
 from video_pipeline.providers.offline.speech import EspeakSpeech
 from video_pipeline.render import RenderedVideo, render_video, verify_render
 from video_pipeline.render.binaries import ffmpeg_path
-from video_pipeline_tests.render.conftest import make_script
+from video_pipeline_tests.render.conftest import make_script, settings_for
 
 NARRATIONS = ("The tide comes in twice a day.", "Boats wait for it at the pier.")
 WIDTH, HEIGHT = 64, 36
@@ -23,10 +23,10 @@ WIDTH, HEIGHT = 64, 36
 def _render(
     tmp_path: Path, motion: CameraMotion, crossfade: float
 ) -> tuple[RenderedVideo, np.ndarray]:
-    settings = ProjectSettings(
-        aspect="16:9", resolution="720p", camera_motion=motion, crossfade_seconds=crossfade
-    )
     script = make_script(*NARRATIONS)
+    settings = settings_for(
+        script, aspect="16:9", resolution="720p", camera_motion=motion, crossfade_seconds=crossfade
+    )
     rendered = render_video(script, settings, EspeakSpeech(), TitleCardImages(), tmp_path)
     assert verify_render(rendered, script, settings) == []
     return rendered, _upper_halves(rendered.video)

@@ -12,7 +12,7 @@ from PIL import Image
 from video_pipeline.models import Aspect, ProjectSettings, Resolution, Scene
 from video_pipeline.providers.offline.images import TitleCardImages, card_background
 from video_pipeline.providers.offline.speech import EspeakSpeech
-from video_pipeline.render import render_video, verify_render
+from video_pipeline.render import EncoderSettings, RenderOptions, render_video, verify_render
 from video_pipeline.render.layout import FrameSize, safe_area
 from video_pipeline_tests.render.conftest import make_script
 
@@ -24,6 +24,7 @@ WORST = f"Visit {URL} {HASHTAG} {CJK} end."
 # by more than this; JPEG ringing stays within a few pixels of the text.
 TEXT_CONTRAST = 60
 RINGING_PX = 3
+ULTRAFAST = RenderOptions(encoder=EncoderSettings(preset="ultrafast"))
 
 
 def text_mask(frame: Path, scene: Scene) -> np.ndarray:
@@ -47,9 +48,10 @@ def test_worst_case_text_stays_inside_the_safe_area(
 ) -> None:
     script = make_script(WORST, on_screen=WORST)
     script = script.model_copy(update={"title": "A title far too long to fit " * 4})
-    settings = ProjectSettings(aspect=aspect, resolution=resolution, duration_seconds=10)
+    # The voice spells the long tokens out: 33 s.
+    settings = ProjectSettings(aspect=aspect, resolution=resolution, duration_seconds=33)
 
-    rendered = render_video(script, settings, speech, images, tmp_path)
+    rendered = render_video(script, settings, speech, images, tmp_path, options=ULTRAFAST)
 
     assert verify_render(rendered, script, settings) == []
     assert any(e.scale < 1 or "\n" in e.text for e in rendered.captions)
