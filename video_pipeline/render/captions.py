@@ -1,31 +1,24 @@
-"""Caption events from word timings, and the ASS, SRT and WebVTT files that carry them.
-
-User text reaches ffmpeg only inside the ASS file, escaped so libass shows it literally.
-"""
+"""Caption events from word timings, and the SRT and WebVTT files that carry them (the ASS
+file libass draws them from is written by `ass.py`)."""
 
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from video_pipeline.fonts import PRIMARY, font_runs, text_width, wrap
-from video_pipeline.models import SubtitleStyle
+from video_pipeline.fonts import text_width, wrap
 from video_pipeline.providers.base import WordTiming
-from video_pipeline.render.layout import CaptionArea, FrameSize
+from video_pipeline.render.layout import CaptionArea
 
 MAX_LINES = 2
 _MIN_SCALE = 0.25
 _SENTENCE_END = (".", "!", "?", "…", "。", "؟")
 # Two events never start closer than this; words spoken "at once" share an event.
 _MIN_EVENT_SECONDS = 0.1
-# Invisible and non-breaking: separates a literal backslash from a letter libass would read
-# as an escape (\N, \n, \h).
-_WORD_JOINER = "\u2060"
 
 
 class CaptionEvent(BaseModel):
@@ -36,6 +29,8 @@ class CaptionEvent(BaseModel):
     word_count: int
     scale: float = 1.0
     """Text size relative to the style's: below 1 only for a token too long for two lines."""
+    words: list[WordTiming] = []
+    """The words shown, with when each is spoken (for the karaoke and pop styles)."""
 
 
 class SceneWords(BaseModel):
@@ -89,6 +84,7 @@ def group_captions(scenes: Sequence[SceneWords], fit: LineFit) -> list[CaptionEv
                     text="\n".join(lines),
                     word_count=len(group),
                     scale=scale,
+                    words=group,
                 )
             )
     return events
@@ -120,107 +116,6 @@ def _shrink_to_fit(words: list[str], fit: LineFit) -> tuple[list[str], float]:
         scale = max(_MIN_SCALE, scale * 0.8)
         lines = wrap(words, fit.scaled(scale))
     return lines, round(scale, 3)
-
-
-# --------------------------------------------------------------------------- ASS
-
-
-def escape_ass_text(text: str) -> str:
-    """Make `text` render literally in an ASS Dialogue line (no overrides, no escapes)."""
-    out: list[str] = []
-    for index, char in enumerate(text):
-        if char in "{}":
-            out.append("\\" + char)
-        elif char == "\\":
-            following = text[index + 1 : index + 2]
-            out.append("\\" + _WORD_JOINER if following and following in "Nnh" else "\\")
-        elif char in "\r\n\t\v\f":
-            out.append(" ")
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-def ass_line(text: str, style_font: str) -> str:
-    """`text` escaped, each run in the first font of the stack that has its characters.
-
-    Runs the primary font has are set in the style's font; `\\fn` overrides switch to a
-    fallback and back.
-    """
-    pieces = []
-    current = style_font
-    for run, face in font_runs(text):
-        family = style_font if face == PRIMARY else face.family
-        if family != current:
-            pieces.append(f"{{\\fn{family}}}")
-            current = family
-        pieces.append(escape_ass_text(run))
-    return "".join(pieces)
-
-
-def write_ass(
-    events: Sequence[CaptionEvent],
-    path: Path,
-    size: FrameSize,
-    area: CaptionArea,
-    style: SubtitleStyle,
-) -> Path:
-    """Captions for a canvas of the caption band (`area.band_height` high), not the frame."""
-    font = style.font.replace(",", " ")
-    header = [
-        "[Script Info]",
-        "ScriptType: v4.00+",
-        f"PlayResX: {size.width}",
-        f"PlayResY: {area.band_height}",
-        "WrapStyle: 0",
-        "ScaledBorderAndShadow: yes",
-        "YCbCr Matrix: None",
-        "",
-        "[V4+ Styles]",
-        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
-        "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, "
-        "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
-        f"Style: Default,{font},{area.font_size},{_ass_colour(style.primary_colour)},"
-        f"{_ass_colour(style.primary_colour)},{_ass_colour(style.outline_colour)},&H80000000,"
-        f"-1,0,0,0,100,100,0,0,1,{area.outline:.1f},0,2,"
-        f"{area.left_margin},{area.right_margin},{area.bottom_margin},1",
-        "",
-        "[Events]",
-        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
-    ]
-    dialogues = [
-        f"Dialogue: 0,{_ass_time(e.start)},{_ass_time(e.end)},Default,,0,0,0,,"
-        + _scale_override(e.scale)
-        + "\\N".join(ass_line(line, font) for line in e.text.split("\n"))
-        for e in events
-    ]
-    path.write_text("\n".join([*header, *dialogues, ""]), encoding="utf-8")
-    return path
-
-
-def _scale_override(scale: float) -> str:
-    if scale == 1:
-        return ""
-    percent = f"{scale * 100:.1f}"
-    return f"{{\\fscx{percent}\\fscy{percent}}}"
-
-
-def _ass_colour(hex_rgb: str) -> str:
-    red, green, blue = hex_rgb[1:3], hex_rgb[3:5], hex_rgb[5:7]
-    return f"&H00{blue}{green}{red}".upper()
-
-
-def _ass_time(seconds: float) -> str:
-    """Rounded down, with half a centisecond to spare.
-
-    A caption that starts on a frame must already show on that frame, whatever rounding the
-    frame's timestamp went through on its way to libass; frames are 33 ms apart, so this
-    never shows a caption a frame early.
-    """
-    centis = max(0, math.floor(seconds * 100 - 0.5))
-    hours, rest = divmod(centis, 360_000)
-    minutes, rest = divmod(rest, 6_000)
-    return f"{hours}:{minutes:02d}:{rest // 100:02d}.{rest % 100:02d}"
 
 
 # --------------------------------------------------------------------------- SRT / WebVTT

@@ -15,13 +15,13 @@ from pydantic import BaseModel
 
 from video_pipeline.models import ProbeFacts, ProjectSettings, Script
 from video_pipeline.providers.base import ImageProvider, Narration, SpeechProvider, WordTiming
+from video_pipeline.render.ass import write_ass
 from video_pipeline.render.binaries import ffmpeg_path
 from video_pipeline.render.captions import (
     CaptionEvent,
     LineFit,
     SceneWords,
     group_captions,
-    write_ass,
     write_srt,
     write_vtt,
 )
@@ -191,8 +191,8 @@ def _narrate_and_caption(
             LineFit.of(area),
         )
     )
-    write_ass(captions, job.workdir / SUBTITLES, job.size, area, settings.subtitle_style)
-    cuts = caption_cuts([(event.start, event.end) for event in captions], sum(frames), FPS)
+    shown = write_ass(captions, job.workdir / SUBTITLES, job.size, area, settings.subtitle_style)
+    cuts = caption_cuts(shown, sum(frames), FPS)
     texts = [event.text for event in captions]
     layer = draw_captions(texts, cuts, job.workdir, job.size, area, job.ffmpeg_exe)
     spoken = script.model_copy(update={"scenes": [script.scenes[i] for i in fit.kept]})
@@ -263,13 +263,24 @@ def _result(job: _Job, plan: RenderPlan, sound: _Sound, encode_seconds: float) -
 
 
 def _on_frame_grid(events: list[CaptionEvent]) -> list[CaptionEvent]:
-    """Caption times on frame boundaries, so each caption change starts a segment exactly."""
+    """Caption and word times on frame boundaries, so each change starts a segment exactly."""
     return [
         event.model_copy(
-            update={"start": round(event.start * FPS) / FPS, "end": round(event.end * FPS) / FPS}
+            update={
+                "start": _snapped(event.start),
+                "end": _snapped(event.end),
+                "words": [
+                    w.model_copy(update={"start": _snapped(w.start), "end": _snapped(w.end)})
+                    for w in event.words
+                ],
+            }
         )
         for event in events
     ]
+
+
+def _snapped(seconds: float) -> float:
+    return round(seconds * FPS) / FPS
 
 
 def _spans(frames: list[int], narrations: list[Narration]) -> list[SceneSpan]:

@@ -14,12 +14,12 @@ from video_pipeline.providers.base import WordTiming
 from video_pipeline.providers.offline.images import TitleCardImages
 from video_pipeline.providers.offline.speech import EspeakSpeech
 from video_pipeline.render import RenderedVideo, render_video, verify_render
+from video_pipeline.render.ass import escape_ass_text
 from video_pipeline.render.binaries import ffmpeg_path
 from video_pipeline.render.captions import (
     CaptionEvent,
     LineFit,
     SceneWords,
-    escape_ass_text,
     group_captions,
     write_srt,
     write_vtt,

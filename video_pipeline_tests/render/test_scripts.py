@@ -13,8 +13,9 @@ from video_pipeline.models import ProjectSettings, SubtitleStyle
 from video_pipeline.providers.offline.images import TitleCardImages
 from video_pipeline.providers.offline.speech import EspeakSpeech
 from video_pipeline.render import EncoderSettings, RenderOptions, render_video, verify_render
+from video_pipeline.render.ass import ass_line, write_ass
 from video_pipeline.render.binaries import ffmpeg_path
-from video_pipeline.render.captions import CaptionEvent, ass_line, write_ass
+from video_pipeline.render.captions import CaptionEvent
 from video_pipeline.render.graph import SUBTITLES
 from video_pipeline.render.layout import FPS, caption_area, frame_size
 from video_pipeline.render.stills import draw_captions
