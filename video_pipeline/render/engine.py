@@ -38,8 +38,9 @@ from video_pipeline.render.layout import FPS, FrameSize, caption_area, frame_siz
 from video_pipeline.render.length import LengthFit, SceneSpeech, fit_length
 from video_pipeline.render.narration import assemble_narration
 from video_pipeline.render.probe import probe
+from video_pipeline.render.review import CaptionReach
 from video_pipeline.render.sound import loudness_gain, retimed, scene_frames, speak_scenes
-from video_pipeline.render.stills import draw_captions, draw_stills, extract_stills
+from video_pipeline.render.stills import caption_reach, draw_captions, draw_stills, extract_stills
 from video_pipeline.render.tracks import CaptionLayer, caption_cuts, picture_tracks
 from video_pipeline.stages.script import PACE_TOLERANCE
 
@@ -75,6 +76,8 @@ class RenderedVideo(BaseModel):
     script: Script
     """The script as spoken: scenes dropped to fit the length asked for are not in it."""
     captions: list[CaptionEvent]
+    caption_reach: list[CaptionReach]
+    """How high the drawn captions reach, for the self-review."""
     caption_count: int
     encode_seconds: float
     realtime_factor: float
@@ -256,6 +259,7 @@ def _result(job: _Job, plan: RenderPlan, sound: _Sound, encode_seconds: float) -
         scenes=spans,
         script=sound.script,
         captions=sound.captions,
+        caption_reach=caption_reach(sound.caption_layer, sound.caption_cuts, job.workdir),
         caption_count=len(sound.captions),
         encode_seconds=encode_seconds,
         realtime_factor=total_seconds / encode_seconds if encode_seconds > 0 else 0.0,

@@ -92,6 +92,12 @@ def safe_area(size: FrameSize) -> Box:
     )
 
 
+def on_screen_text_area(size: FrameSize) -> Box:
+    """Where pictures may carry text (titles, on-screen text): above the captions."""
+    safe = safe_area(size)
+    return Box(safe.left, safe.top, safe.right, min(safe.bottom, round(0.7 * size.height)))
+
+
 def caption_area(size: FrameSize, style: SubtitleStyle) -> CaptionArea:
     """The style's font size and margins, kept inside the safe area."""
     safe = safe_area(size)

@@ -13,9 +13,17 @@ import ffmpeg
 from video_pipeline.models import Script
 from video_pipeline.providers.base import Narration, SpeechProvider, WordTiming
 from video_pipeline.render.encode import run_quietly
-from video_pipeline.render.graph import RenderPlan, gain_to_target, loudness_command
+from video_pipeline.render.graph import (
+    LOUDNESS_TARGET_LUFS,
+    RenderPlan,
+    gain_to_target,
+    loudness_command,
+)
 from video_pipeline.render.layout import FPS
 from video_pipeline.render.probe import integrated_loudness
+
+LOUDNESS_MEASUREMENTS = 3
+LOUDNESS_SETTLED_LU = 0.3
 
 
 def speak_scenes(
@@ -51,18 +59,26 @@ def scene_frames(seconds: list[float]) -> list[int]:
 def loudness_gain(soundtrack: RenderPlan, workdir: Path, ffmpeg_exe: Path) -> float:
     """Measured as is, then with the gain and the peak limiter applied, then corrected.
 
-    Speech has high peaks, so the limiter takes off part of every extra dB of gain; the
-    correction follows the slope seen between the two measurements (each about 0.2 s/min).
+    Speech has high peaks, so the limiter takes off part of every extra dB of gain; each
+    correction follows the slope seen between the last two measurements (each measurement
+    about 0.2 s/min), until the loudness is within `LOUDNESS_SETTLED_LU` of the target.
     """
-    loudness = integrated_loudness(loudness_command(soundtrack, ffmpeg_exe), workdir)
-    gain = gain_to_target(loudness)
-    if gain <= 0:
-        return gain
-    limited = integrated_loudness(
-        loudness_command(replace(soundtrack, gain_db=gain), ffmpeg_exe), workdir
-    )
-    slope = max(0.25, min(1.0, (limited - loudness) / gain))
-    return gain_to_target(limited, applied_db=gain, lufs_per_db=slope)
+    gains = [0.0]
+    levels = [integrated_loudness(loudness_command(soundtrack, ffmpeg_exe), workdir)]
+    gain = gain_to_target(levels[0])
+    for _ in range(LOUDNESS_MEASUREMENTS - 1):
+        if gain <= 0:
+            return gain
+        command = loudness_command(replace(soundtrack, gain_db=gain), ffmpeg_exe)
+        gains.append(gain)
+        levels.append(integrated_loudness(command, workdir))
+        if abs(levels[-1] - LOUDNESS_TARGET_LUFS) <= LOUDNESS_SETTLED_LU:
+            return gain
+        slope = (levels[-1] - levels[-2]) / (gains[-1] - gains[-2])
+        gain = gain_to_target(
+            levels[-1], applied_db=gains[-1], lufs_per_db=max(0.25, min(1.0, slope))
+        )
+    return gain
 
 
 def retimed(

@@ -24,6 +24,7 @@ from video_pipeline.render.graph import (
 )
 from video_pipeline.render.layout import FPS, CaptionArea, FrameSize
 from video_pipeline.render.probe import keyframe_times
+from video_pipeline.render.review import CaptionReach
 from video_pipeline.render.sound import copy_if_elsewhere
 from video_pipeline.render.tracks import CaptionLayer, caption_layer
 
@@ -80,6 +81,19 @@ def draw_captions(
     if drawn != count:
         raise RenderError(f"libass drew {drawn} of {count} caption images")
     return layer
+
+
+def caption_reach(layer: CaptionLayer, cuts: list[int], workdir: Path) -> list[CaptionReach]:
+    """The top of the drawn pixels of each caption image, with when it shows."""
+    reach = []
+    for segment, start in zip(layer.segments, cuts, strict=False):
+        with Image.open(workdir / segment.image) as image:
+            box = image.getchannel("A").getbbox()
+        if box is not None:
+            reach.append(
+                CaptionReach(start / FPS, (start + segment.frames) / FPS, layer.top + box[1])
+            )
+    return reach
 
 
 def _link_fonts(faces: list[Face], fonts_dir: Path) -> None:

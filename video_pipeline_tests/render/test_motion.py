@@ -51,13 +51,15 @@ def _change(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.parametrize("motion", ["zoom", "pan"])
 def test_camera_moves_within_each_scene(motion: CameraMotion, tmp_path: Path) -> None:
-    _, still_frames = _render(tmp_path / "still", "none", 0.0)
+    still, still_frames = _render(tmp_path / "still", "none", 0.0)
     moving, moving_frames = _render(tmp_path / motion, motion, 0.0)
 
-    assert len(moving_frames) == len(still_frames)
-    for span in moving.scenes:
+    # espeak's first synthesis in a process differs by a few samples: a frame at most.
+    assert abs(len(moving_frames) - len(still_frames)) <= 1
+    for span, still_span in zip(moving.scenes, still.scenes, strict=True):
         first, last = round(span.start * 30), round(span.end * 30) - 1
-        assert _change(still_frames[first], still_frames[last]) < 0.5
+        still_last = round(still_span.end * 30) - 1
+        assert _change(still_frames[first], still_frames[still_last]) < 0.5
         assert _change(moving_frames[first], moving_frames[last]) > 2.0
         if motion == "zoom":  # from the whole picture
             assert _change(moving_frames[first], still_frames[first]) < 1.0

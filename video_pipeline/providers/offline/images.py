@@ -25,10 +25,8 @@ from video_pipeline.fonts import (
     wrap,
 )
 from video_pipeline.models import Scene
-from video_pipeline.render.layout import Box, FrameSize, safe_area
+from video_pipeline.render.layout import Box, FrameSize, on_screen_text_area
 
-# The lower part of the frame is left for burned-in captions.
-_TEXT_BOTTOM_RATIO = 0.7
 _MAX_TEXT_LINES = 6
 _TITLE_LINES = 2
 _LINE_SPACING = 1.25
@@ -42,14 +40,13 @@ class TitleCardImages:
     ) -> Path:
         card = card_background(scene, width, height)
         draw = ImageDraw.Draw(card)
-        safe = safe_area(FrameSize(width, height))
+        safe = on_screen_text_area(FrameSize(width, height))
         title_box = Box(safe.left, safe.top, safe.right, safe.top + round(0.1 * height))
         title_size = max(12, round(0.028 * height))
         _draw_block(draw, title, title_box, title_size, REGULAR_STACK, _TITLE_LINES, centre=False)
         text = " ".join(scene.on_screen_text.split())
         if text:
-            bottom = min(safe.bottom, round(_TEXT_BOTTOM_RATIO * height))
-            box = Box(safe.left, title_box.bottom, safe.right, bottom)
+            box = Box(safe.left, title_box.bottom, safe.right, safe.bottom)
             size = round(0.12 * min(width, height))
             _draw_block(draw, text, box, size, STACK, _MAX_TEXT_LINES, centre=True)
         out_path.parent.mkdir(parents=True, exist_ok=True)
