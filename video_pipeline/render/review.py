@@ -68,12 +68,13 @@ def _picture_problems(item: ReviewInput, ffmpeg_exe: Path) -> list[str]:
         f"the picture is black from {_at(float(start))} to {_at(float(end))}"
         for start, end in re.findall(r"black_start:\s*([\d.]+)\s+black_end:\s*([\d.]+)", log)
     ]
-    freezes = re.findall(r"freeze_start:\s*([\d.]+)", log)
-    durations = re.findall(r"freeze_duration:\s*([\d.]+)", log)
+    starts = re.findall(r"freeze_start:\s*([\d.]+)", log)
+    ends = [_at(float(end)) for end in re.findall(r"freeze_end:\s*([\d.]+)", log)]
+    ends += ["the end"] * (len(starts) - len(ends))  # still frozen when the video ends
     problems += [
-        f"the picture is frozen for {float(length):.1f} s from {_at(float(start))} although "
-        "camera motion was asked for"
-        for start, length in zip(freezes, durations, strict=False)
+        f"the picture is frozen from {_at(float(start))} to {end} although camera motion "
+        "was asked for"
+        for start, end in zip(starts, ends, strict=True)
     ]
     return problems
 
