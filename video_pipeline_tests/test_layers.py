@@ -9,7 +9,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "video_pipeline"
 
 LAYERS: list[set[str]] = [
-    {"models", "errors", "config", "text", "fonts", "samples"},
+    {"models", "errors", "config", "text", "fonts", "layout", "samples"},
     {"providers"},
     {"render"},
     {"stages"},
