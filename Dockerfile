@@ -19,7 +19,10 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY video_pipeline ./video_pipeline
+# A current pip resolves the extras the dependencies ask for (lxml[html-clean]) as the tests'
+# environment does; it is removed again with setuptools.
 RUN python3 -m venv /opt/venv \
+    && /opt/venv/bin/pip install --upgrade pip \
     && /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
     && /opt/venv/bin/pip install /wheels/*.whl \
     && /opt/venv/bin/pip uninstall --yes pip setuptools
