@@ -22,14 +22,17 @@ from dagster import (
 )
 
 from video_pipeline.assets.stage_asset import PROJECTS, projects_partitions
+from video_pipeline.models import ProjectStatus
 from video_pipeline.resources import DatabaseResource
+from video_pipeline.storage.ledger import Ledger, mark_queued
 from video_pipeline.storage.projects import (
     approved_resumptions,
     failed_retryable_projects,
     intake_candidates,
-    mark_queued,
-    set_status,
 )
+
+OPEN: frozenset[ProjectStatus] = frozenset({"queued", "running"})
+"""What a run-status sensor may still close: a project a stage has not closed itself."""
 
 make_video = define_asset_job(
     "make_video",
@@ -65,11 +68,13 @@ def project_intake(
     )
 
 
-# What runs after a person approves a stage that asked for review: only what follows it.
-RESUME_AFTER = {
-    "safety_check": ["script", "embeddings", "render"],
-    "script": ["embeddings", "render"],
-}
+def downstream_of(context: SensorEvaluationContext, stage: str) -> list[AssetKey]:
+    """What follows `stage` in the asset graph: what runs after a person approved it."""
+    graph = context.repository_def.asset_graph if context.repository_def else None
+    if graph is None:
+        raise RuntimeError("the sensor needs the code location's asset graph")
+    selection = AssetSelection.assets(stage).downstream(include_self=False)
+    return sorted(selection.resolve(graph), key=lambda key: key.to_user_string())
 
 
 @sensor(
@@ -86,7 +91,7 @@ def resume_approved(
         RunRequest(
             partition_key=project_id,
             run_key=f"{project_id}:approved:{stage}:{approved_at}",
-            asset_selection=[AssetKey(name) for name in RESUME_AFTER[stage]],
+            asset_selection=downstream_of(context, stage),
             tags={"project_id": project_id, "resumed_after": stage},
         )
         for project_id, stage, approved_at in approved_resumptions(db.engine)
@@ -107,12 +112,9 @@ def project_run_failed(context: RunFailureSensorContext, db: DatabaseResource) -
     if not project_id:
         return
     message = context.failure_event.message or "the run failed"
-    set_status(
-        db.engine,
-        project_id,
-        "failed",
-        f"run {context.dagster_run.run_id[:8]} failed: {message}",
-        only_from=("queued", "running"),
+    run_id = context.dagster_run.run_id
+    Ledger(db.engine, project_id, run_id, warn=context.log.warning).move(
+        "failed", f"run {run_id[:8]} failed: {message}", only_from=OPEN
     )
 
 
@@ -125,12 +127,9 @@ def project_run_succeeded(context: RunStatusSensorContext, db: DatabaseResource)
     project_id = context.dagster_run.tags.get("dagster/partition")
     if not project_id:
         return
-    set_status(
-        db.engine,
-        project_id,
-        "done",
-        f"run {context.dagster_run.run_id[:8]} succeeded",
-        only_from=("queued", "running"),
+    run_id = context.dagster_run.run_id
+    Ledger(db.engine, project_id, run_id, warn=context.log.warning).move(
+        "done", f"run {run_id[:8]} succeeded", only_from=OPEN
     )
 
 

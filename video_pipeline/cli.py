@@ -219,11 +219,11 @@ def search_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Semantic search over one owner's chunks (sources, research, scripts)."""
-    from video_pipeline.providers.registry import ProviderOptions, build_embedder
+    from video_pipeline.providers.registry import build_embedder
     from video_pipeline.storage.vectors import search
 
     settings = load_settings()
-    embedder = build_embedder(ProviderOptions.from_settings(settings))
+    embedder = build_embedder(settings.providers)
     hits = search(_engine(settings), owner, embedder.model, embedder.embed([query])[0], limit)
     if as_json:
         typer.echo(json.dumps([hit.__dict__ for hit in hits], indent=2))

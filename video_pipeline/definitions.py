@@ -1,10 +1,15 @@
-"""The code location: every asset, check, job, sensor, schedule and resource in one place."""
+"""The code location: every asset, check, job, sensor, schedule and resource in one place.
+
+Built lazily: importing this module reads no environment and connects to nothing; Dagster
+calls `defs` when it loads the code location, and an invalid setting fails then, naming its
+environment variable.
+"""
 
 from __future__ import annotations
 
 import warnings
 
-from dagster import BetaWarning, Definitions, in_process_executor
+from dagster import BetaWarning, Definitions, definitions, in_process_executor
 
 from video_pipeline.assets.content import (
     dna_profile,
@@ -23,7 +28,6 @@ from video_pipeline.automation import (
     resume_approved,
     retry_failed_projects,
 )
-from video_pipeline.resources import build_resources
 from video_pipeline.settings import Settings, load_settings
 
 # Data versions on outputs are a deliberate choice; their beta notice is noise in every run.
@@ -39,9 +43,11 @@ def build_definitions(settings: Settings) -> Definitions:
         jobs=[make_video],
         sensors=[project_intake, resume_approved, project_run_failed, project_run_succeeded],
         schedules=[retry_failed_projects],
-        resources=build_resources(settings),
+        resources=settings.resources(),
         executor=in_process_executor,
     )
 
 
-defs = build_definitions(load_settings())
+@definitions
+def defs() -> Definitions:
+    return build_definitions(load_settings(secrets_as_env_vars=True))

@@ -11,7 +11,7 @@ Resolution = Literal["720p", "1080p"]
 SourceRole = Literal["material", "reference", "music"]
 SourceKind = Literal["text", "file", "url"]
 ProjectStatus = Literal[
-    "new", "queued", "running", "needs_review", "done", "failed", "blocked", "rejected"
+    "new", "queued", "running", "needs_review", "done", "failed", "blocked", "rejected", "canceled"
 ]
 SafetyDecision = Literal["allow", "review", "block"]
 CameraMotion = Literal["none", "zoom", "pan"]
@@ -170,9 +170,37 @@ class SafetyReport(Contract):
     provider: str
 
 
+# --------------------------------------------------------------------------- contract rules
+
+MIN_FACTS, MAX_FACTS = 5, 15
+"""How many key facts a research result holds."""
+DURATION_TOLERANCE = 0.10
+"""How far a script's length may be from the project's `duration_seconds`, as a share."""
+PACE_TOLERANCE = 0.15
+"""How far a script's words per minute may be from the style profile's, as a share."""
+DEFAULT_WORDS_PER_MINUTE = 150.0
+"""The neutral profile's narration pace (voice-over and explainer speech runs about 140–160
+words/min)."""
 SCENE_PAUSE_SECONDS = 0.4
 """The silence after each scene's narration. A scene's `duration_seconds` includes it, and the
 render places it, so the script's total is the video's length."""
+
+
+def neutral_profile(provider: str) -> DnaProfile:
+    """The style used when there is nothing to measure: no references, no earlier projects."""
+    return DnaProfile(
+        tone="neutral, informative",
+        energy=0.5,
+        formality=0.5,
+        words_per_minute=DEFAULT_WORDS_PER_MINUTE,
+        sentence_length=SentenceLengths(mean=15.0, median=14.0, p90=24.0),
+        signature_vocabulary=[],
+        hook_patterns=["question: opens with a question about the subject"],
+        cta_patterns=["follow: “Follow for more.”"],
+        audience="general audience",
+        basis="no reference material: neutral defaults",
+        provider=provider,
+    )
 
 
 def scene_seconds(word_count: int, words_per_minute: float) -> float:

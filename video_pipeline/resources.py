@@ -1,82 +1,88 @@
-"""Dagster resources, and the one function that builds them from `Settings`."""
+"""The Dagster resources: each is a settings section (declared once, where it belongs) plus
+what the assets and sensors need from it."""
 
 from __future__ import annotations
 
-import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-from dagster import ConfigurableIOManager, ConfigurableResource, EnvVar, InputContext, OutputContext
+from dagster import (
+    Config,
+    ConfigurableIOManager,
+    ConfigurableResource,
+    InputContext,
+    OutputContext,
+)
 from pydantic import BaseModel
 
-from video_pipeline.providers.registry import ProviderOptions
-from video_pipeline.settings import Settings
-from video_pipeline.storage.db import engine_for
+from video_pipeline.config import setting
+from video_pipeline.providers.base import Providers
+from video_pipeline.providers.openai.calls import ResponseCache
+from video_pipeline.providers.registry import (
+    BudgetHook,
+    ProviderSettings,
+    UsageSink,
+    build_providers,
+)
+from video_pipeline.render.graph import EncoderSettings
+from video_pipeline.stages.sources import IngestLimits
+from video_pipeline.storage.db import DatabaseSettings
 from video_pipeline.storage.object_store import ObjectStore
 from video_pipeline.storage.stage_outputs import load_output, save_output
 
 
-class DatabaseResource(ConfigurableResource):
+class DatabaseResource(ConfigurableResource, DatabaseSettings):
     """The app database (Postgres with pgvector)."""
 
-    url: str
 
-    @property
-    def engine(self) -> sa.Engine:
-        return engine_for(self.url)
+class ObjectStoreResource(ConfigurableResource, ObjectStore):
+    """Where binary artifacts go."""
 
 
-class ObjectStoreResource(ConfigurableResource):
-    """Where binary artifacts go. Credentials left empty use boto3's default chain."""
+class ProvidersResource(ConfigurableResource, ProviderSettings):
+    """The providers of every capability, offline or OpenAI."""
 
-    bucket: str
-    endpoint_url: str | None = None
-    region: str = "us-east-1"
-    access_key_id: str | None = None
-    secret_access_key: str | None = None
-
-    @property
-    def store(self) -> ObjectStore:
-        return ObjectStore(
-            bucket=self.bucket,
-            endpoint_url=self.endpoint_url,
-            region=self.region,
-            access_key_id=self.access_key_id,
-            secret_access_key=self.secret_access_key,
-        )
-
-
-class PipelineConfig(ConfigurableResource):
-    """Knobs of the stages that are not secrets: limits, render preset, provider choice."""
-
-    provider: str = "offline"
-    openai_api_key: str | None = None
-    openai_base_url: str | None = None
-    openai_timeout_seconds: float = 60.0
-    openai_models_json: str = "{}"
-    openai_prices_json: str = "{}"
-    max_source_bytes: int = 10_000_000
-    fetch_timeout_seconds: float = 15.0
-    allow_loopback_urls: bool = False
-    file_root: str | None = None
-    x264_preset: str = "veryfast"
-    work_dir: str | None = None
-
-    def provider_options(self, speech_words_per_minute: float | None = None) -> ProviderOptions:
-        return ProviderOptions(
-            kind=self.provider,
-            openai_api_key=self.openai_api_key,
-            openai_base_url=self.openai_base_url,
-            openai_timeout_seconds=self.openai_timeout_seconds,
-            openai_models_json=self.openai_models_json,
-            openai_prices_json=self.openai_prices_json,
+    def build(
+        self,
+        *,
+        usage_sink: UsageSink,
+        cache: ResponseCache,
+        budget: BudgetHook,
+        speech_words_per_minute: float | None = None,
+    ) -> Providers:
+        return build_providers(
+            self,
             speech_words_per_minute=speech_words_per_minute,
+            usage_sink=usage_sink,
+            cache=cache,
+            budget=budget,
         )
+
+
+class IngestResource(ConfigurableResource, IngestLimits):
+    """Limits on what a project's sources may be."""
+
+
+class RenderSettings(Config):
+    x264_preset: str = setting(
+        "VIDEO_PIPELINE_X264_PRESET",
+        EncoderSettings.preset,
+        "x264 preset of the render (`ultrafast` … `veryslow`)",
+    )
+    work_dir: str | None = setting(
+        "VIDEO_PIPELINE_WORK_DIR", None, "scratch space of the render; unset: the system temp"
+    )
+
+
+class RenderResource(ConfigurableResource, RenderSettings):
+    """How videos are encoded and where the render works."""
+
+    @property
+    def encoder(self) -> EncoderSettings:
+        return EncoderSettings(preset=self.x264_preset)
 
     def scratch_dir(self, project_id: str, stage: str) -> Path:
-        import tempfile
-
         base = Path(self.work_dir) if self.work_dir else Path(tempfile.gettempdir())
         path = base / "video_pipeline" / project_id / stage
         path.mkdir(parents=True, exist_ok=True)
@@ -86,13 +92,11 @@ class PipelineConfig(ConfigurableResource):
 class ModelIOManager(ConfigurableIOManager):
     """Stores each asset's pydantic output as JSONB, keyed by (project, stage).
 
-    Re-materializing a partition replaces its row; loading validates it back into the model.
+    Re-materializing a partition replaces its row; an input loads as the type the consuming
+    asset declares.
     """
 
-    database_url: str
-
-    def _get_engine(self) -> sa.Engine:
-        return engine_for(self.database_url)
+    db: DatabaseResource
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         if obj is None:
@@ -100,7 +104,7 @@ class ModelIOManager(ConfigurableIOManager):
         if not isinstance(obj, BaseModel):
             raise TypeError(f"{context.asset_key.to_user_string()} must return a pydantic model")
         save_output(
-            self._get_engine(),
+            self.db.engine,
             context.partition_key,
             context.asset_key.path[-1],
             obj,
@@ -108,35 +112,11 @@ class ModelIOManager(ConfigurableIOManager):
         )
 
     def load_input(self, context: InputContext) -> Any:
-        return load_output(self._get_engine(), context.partition_key, context.asset_key.path[-1])
-
-
-def build_resources(settings: Settings) -> dict[str, Any]:
-    database_url = settings.require_database_url()
-    embedded = settings.embedded_credentials
-    return {
-        "db": DatabaseResource(url=database_url),
-        "io_manager": ModelIOManager(database_url=database_url),
-        "object_store": ObjectStoreResource(
-            bucket=settings.s3_bucket,
-            endpoint_url=settings.s3_endpoint_url,
-            region=settings.aws_region,
-            access_key_id=settings.aws_access_key_id if embedded else None,
-            secret_access_key=settings.aws_secret_access_key if embedded else None,
-        ),
-        "pipeline": PipelineConfig(
-            provider=settings.provider,
-            # An EnvVar is resolved at run time and never shown in the UI.
-            openai_api_key=EnvVar("OPENAI_API_KEY") if settings.openai_api_key else None,
-            openai_base_url=settings.openai_base_url,
-            openai_timeout_seconds=settings.openai_timeout_seconds,
-            openai_models_json=json.dumps(settings.openai_models),
-            openai_prices_json=json.dumps(settings.openai_prices),
-            max_source_bytes=settings.max_source_bytes,
-            fetch_timeout_seconds=settings.fetch_timeout_seconds,
-            allow_loopback_urls=settings.allow_loopback_urls,
-            file_root=str(settings.file_root) if settings.file_root else None,
-            x264_preset=settings.x264_preset,
-            work_dir=str(settings.work_dir) if settings.work_dir else None,
-        ),
-    }
+        declared = context.dagster_type.typing_type
+        if not (isinstance(declared, type) and issubclass(declared, BaseModel)):
+            raise TypeError(
+                f"input {context.name} must be annotated with a pydantic model, not {declared}"
+            )
+        return load_output(
+            self.db.engine, context.partition_key, context.asset_key.path[-1], declared
+        )

@@ -1,98 +1,118 @@
-"""Every environment variable the system reads, in one place.
+"""Every setting of the system, as one typed tree, and the only reader of the environment.
 
-Nothing else in the package looks at `os.environ`; the Dagster resources, the CLI and the
-services are all built from a `Settings` instance.
+Each leaf is declared once, where it belongs (`setting(...)` names its variable, default and
+description); the tree composes those sections into the Dagster resources, so nothing is
+copied between layers. `video-pipeline settings` prints the tree as the README's table.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, get_type_hints
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from dagster import Config
+from pydantic import BaseModel
+
+from video_pipeline.config import Declared, declared_settings, load_sections, setting
+from video_pipeline.resources import (
+    DatabaseResource,
+    IngestResource,
+    ModelIOManager,
+    ObjectStoreResource,
+    ProvidersResource,
+    RenderResource,
+)
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
-
-    # Where the embedded services keep their data and state (`.data/` in the checkout).
-    data_dir: Path = Field(Path(".data"), alias="VIDEO_PIPELINE_DATA_DIR")
-
-    # App database (Postgres with pgvector). Empty means "the embedded server under data_dir".
-    database_url: str | None = Field(None, alias="DATABASE_URL")
-
-    # Object store. Empty endpoint means AWS itself; the embedded S3 sets it.
-    s3_bucket: str = Field("video-pipeline", alias="VIDEO_PIPELINE_BUCKET")
-    s3_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL_S3")
-    aws_access_key_id: str | None = Field(None, alias="AWS_ACCESS_KEY_ID")
-    aws_secret_access_key: str | None = Field(None, alias="AWS_SECRET_ACCESS_KEY")
-    aws_region: str = Field("us-east-1", alias="AWS_DEFAULT_REGION")
-
-    # Providers.
-    provider: Literal["offline", "openai"] = Field("offline", alias="VIDEO_PIPELINE_PROVIDER")
-    openai_api_key: str | None = Field(None, alias="OPENAI_API_KEY")
-    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
-    openai_timeout_seconds: float = Field(60.0, alias="OPENAI_TIMEOUT_SECONDS")
-    # JSON objects: model per step, e.g. {"script": "gpt-4.1", "embeddings":
-    # "text-embedding-3-large"}; prices in USD per model, e.g. {"gpt-4.1":
-    # {"input_per_million_tokens": 2.0, "output_per_million_tokens": 8.0}}.
-    openai_models: dict[str, str | int | None] = Field(
-        default_factory=dict, alias="VIDEO_PIPELINE_OPENAI_MODELS"
-    )
-    openai_prices: dict[str, dict[str, float]] = Field(
-        default_factory=dict, alias="VIDEO_PIPELINE_PRICES"
+class DevStackSettings(Config):
+    data_dir: str = setting(
+        "VIDEO_PIPELINE_DATA_DIR", ".data", "where the embedded services keep data and state"
     )
 
-    # True when the S3 credentials are the embedded server's local keys (safe to show in
-    # the UI); otherwise boto3 finds credentials itself and they never enter Dagster config.
-    embedded_credentials: bool = Field(False, exclude=True)
+    @property
+    def resolved_data_dir(self) -> Path:
+        return Path(self.data_dir).expanduser().resolve()
 
-    # Ingestion limits.
-    max_source_bytes: int = Field(10_000_000, alias="VIDEO_PIPELINE_MAX_SOURCE_BYTES")
-    fetch_timeout_seconds: float = Field(15.0, alias="VIDEO_PIPELINE_FETCH_TIMEOUT")
-    allow_loopback_urls: bool = Field(False, alias="VIDEO_PIPELINE_ALLOW_LOOPBACK_URLS")
-    # Where file sources may live; unset allows any local path (fine for a single user's
-    # machine, not for a shared platform).
-    file_root: Path | None = Field(None, alias="VIDEO_PIPELINE_FILE_ROOT")
 
-    # Render.
-    x264_preset: str = Field("veryfast", alias="VIDEO_PIPELINE_X264_PRESET")
-    work_dir: Path | None = Field(None, alias="VIDEO_PIPELINE_WORK_DIR")
+@dataclass(frozen=True)
+class Settings:
+    """The root of the tree: one section per concern, each a Dagster resource where the
+    pipeline uses it as one."""
 
-    @model_validator(mode="after")
-    def _fill_from_embedded_services(self) -> Settings:
+    devstack: DevStackSettings = field(default_factory=DevStackSettings)
+    database: DatabaseResource = field(default_factory=DatabaseResource)
+    object_store: ObjectStoreResource = field(default_factory=ObjectStoreResource)
+    providers: ProvidersResource = field(default_factory=ProvidersResource)
+    ingest: IngestResource = field(default_factory=IngestResource)
+    render: RenderResource = field(default_factory=RenderResource)
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.devstack.resolved_data_dir
+
+    def require_database_url(self) -> str:
+        return self.database.require_url()
+
+    def resources(self) -> dict[str, Any]:
+        """The Dagster resources, keyed as the assets and sensors ask for them."""
+        return {
+            "db": self.database,
+            "io_manager": ModelIOManager(db=self.database),
+            "object_store": self.object_store,
+            "providers": self.providers,
+            "ingest": self.ingest,
+            "render_engine": self.render,
+        }
+
+    def with_embedded_services(self) -> Settings:
         """Unset connection settings fall back to the embedded services, when they run."""
         from video_pipeline.devstack.embedded import read_state
 
+        if self.database.url is not None:
+            return self
         state = read_state(self.resolved_data_dir)
         if state is None:
             return self
         env = state.environment(self.resolved_data_dir)
-        if self.database_url is None:
-            self.database_url = env["DATABASE_URL"]
-            if self.s3_endpoint_url is None:
-                self.s3_endpoint_url = env["AWS_ENDPOINT_URL_S3"]
-                self.aws_access_key_id = env["AWS_ACCESS_KEY_ID"]
-                self.aws_secret_access_key = env["AWS_SECRET_ACCESS_KEY"]
-                self.s3_bucket = env["VIDEO_PIPELINE_BUCKET"]
-                self.embedded_credentials = True
-        return self
-
-    def require_database_url(self) -> str:
-        if not self.database_url:
-            raise RuntimeError(
-                "DATABASE_URL is not set and no embedded services run under "
-                f"{self.resolved_data_dir}: start them with `video-pipeline services up` "
-                "or set DATABASE_URL to a Postgres with pgvector."
+        update: dict[str, Any] = {"database": DatabaseResource(url=env["DATABASE_URL"])}
+        if self.object_store.endpoint_url is None:
+            update["object_store"] = ObjectStoreResource(
+                bucket=env["VIDEO_PIPELINE_BUCKET"],
+                endpoint_url=env["AWS_ENDPOINT_URL_S3"],
+                region=env["AWS_DEFAULT_REGION"],
+                access_key_id=env["AWS_ACCESS_KEY_ID"],
+                secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
             )
-        return self.database_url
-
-    @cached_property
-    def resolved_data_dir(self) -> Path:
-        return self.data_dir.expanduser().resolve()
+        return replace(self, **update)
 
 
-def load_settings() -> Settings:
-    return Settings()
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, secrets_as_env_vars: bool = False
+) -> Settings:
+    """The settings of this process (or of `environ`), embedded services filled in.
+
+    With `secrets_as_env_vars`, secrets stay `EnvVar`s that Dagster resolves when a run
+    starts, so their values never reach the UI.
+    """
+    source = os.environ if environ is None else environ
+    settings = Settings(
+        **load_sections(_sections(), source, secrets_as_env_vars=secrets_as_env_vars)
+    )
+    return settings.with_embedded_services()
+
+
+def _sections() -> dict[str, type[BaseModel]]:
+    hints = get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in fields(Settings)}
+
+
+def declared() -> list[Declared]:
+    """Every declared setting, in the tree's order."""
+    return [
+        item
+        for name, section in _sections().items()
+        for item in declared_settings(section, f"{name}.")
+    ]

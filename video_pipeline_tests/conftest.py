@@ -80,4 +80,4 @@ def defs(stack: dict[str, str]) -> Any:
     """The code location, loaded after the environment points at the test services."""
     from video_pipeline.definitions import defs as definitions
 
-    return definitions
+    return definitions()

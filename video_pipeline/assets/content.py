@@ -1,7 +1,7 @@
 """The stages that read and write text: thin Dagster wrappers over `video_pipeline.stages`."""
 
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Literal
 
 from dagster import (
     AssetCheckResult,
@@ -19,25 +19,21 @@ from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import (
     DnaProfile,
     EmbeddingsSummary,
-    ProjectStatus,
     Research,
     SafetyReport,
     Script,
     Sources,
 )
-from video_pipeline.resources import DatabaseResource, PipelineConfig
+from video_pipeline.resources import DatabaseResource, IngestResource, ProvidersResource
 from video_pipeline.stages.dna_profile import run_dna_profile
 from video_pipeline.stages.embeddings import chunk_documents
 from video_pipeline.stages.research import citation_problems, run_research
 from video_pipeline.stages.safety import SafetyPolicy, assess, input_texts, script_texts
 from video_pipeline.stages.script import grounding_problems, pacing_problems, run_script
-from video_pipeline.stages.sources import IngestLimits, extract_sources
+from video_pipeline.stages.sources import extract_sources
 from video_pipeline.storage.history import earlier_references
-from video_pipeline.storage.projects import (
-    set_stage_state,
-    set_status,
-    stage_approved,
-)
+from video_pipeline.storage.ledger import Ledger
+from video_pipeline.storage.projects import stage_approved
 from video_pipeline.storage.stage_outputs import content_hash
 from video_pipeline.storage.vectors import StoredChunk, replace_chunks
 
@@ -52,16 +48,13 @@ CONTENT = "content"
     retry=False,
 )
 def sources(
-    context: AssetExecutionContext, db: DatabaseResource, pipeline: PipelineConfig
+    context: AssetExecutionContext,
+    db: DatabaseResource,
+    providers: ProvidersResource,
+    ingest: IngestResource,
 ) -> Output[Sources]:
-    with tracked_stage(context, db.engine, pipeline, "sources") as run:
-        limits = IngestLimits(
-            max_bytes=pipeline.max_source_bytes,
-            timeout_seconds=pipeline.fetch_timeout_seconds,
-            allow_loopback=pipeline.allow_loopback_urls,
-            file_root=Path(pipeline.file_root) if pipeline.file_root else None,
-        )
-        result = extract_sources(run.project, limits)
+    with tracked_stage(context, db.engine, providers, "sources") as run:
+        result = extract_sources(run.project, ingest)
     return Output(
         result,
         data_version=_version(result),
@@ -91,9 +84,9 @@ def research(
     context: AssetExecutionContext,
     sources: Sources,
     db: DatabaseResource,
-    pipeline: PipelineConfig,
+    providers: ProvidersResource,
 ) -> Iterator[Output[Research] | AssetCheckResult]:
-    with tracked_stage(context, db.engine, pipeline, "research") as run:
+    with tracked_stage(context, db.engine, providers, "research") as run:
         result = run_research(sources, run.providers().content)
         problems = citation_problems(result, sources)
     yield Output(
@@ -117,7 +110,7 @@ def research(
     )
     if problems:
         _refuse(
-            context, db, "research", "cited spans do not support the facts: " + "; ".join(problems)
+            run.ledger, "research", "cited spans do not support the facts: " + "; ".join(problems)
         )
 
 
@@ -131,9 +124,9 @@ def dna_profile(
     context: AssetExecutionContext,
     sources: Sources,
     db: DatabaseResource,
-    pipeline: PipelineConfig,
+    providers: ProvidersResource,
 ) -> Output[DnaProfile]:
-    with tracked_stage(context, db.engine, pipeline, "dna_profile") as run:
+    with tracked_stage(context, db.engine, providers, "dna_profile") as run:
         earlier = (
             earlier_references(db.engine, run.project.owner_id, run.project.id)
             if not sources.by_role("reference")
@@ -167,9 +160,9 @@ def safety_check(
     sources: Sources,
     research: Research,
     db: DatabaseResource,
-    pipeline: PipelineConfig,
+    providers: ProvidersResource,
 ) -> Iterator[Output[SafetyReport] | AssetCheckResult]:
-    with tracked_stage(context, db.engine, pipeline, "safety_check") as run:
+    with tracked_stage(context, db.engine, providers, "safety_check") as run:
         texts = input_texts(sources, research)
         moderation = run.providers().moderation
         report = assess(texts, moderation, SafetyPolicy(), scope="input")
@@ -184,7 +177,7 @@ def safety_check(
         },
     )
     yield _safety_check_result("safety_allows", report)
-    _apply_decision(context, db, "safety_check", report)
+    _apply_decision(run.ledger, "safety_check", report)
 
 
 @stage_asset(
@@ -200,9 +193,9 @@ def script(
     dna_profile: DnaProfile,
     safety_check: SafetyReport,
     db: DatabaseResource,
-    pipeline: PipelineConfig,
+    providers: ProvidersResource,
 ) -> Iterator[Output[Script] | AssetCheckResult]:
-    with tracked_stage(context, db.engine, pipeline, "script") as run:
+    with tracked_stage(context, db.engine, providers, "script") as run:
         approved = safety_check.decision == "review" and stage_approved(
             db.engine, run.project.id, "safety_check"
         )
@@ -210,19 +203,19 @@ def script(
             raise PipelineInputError(
                 f"safety decision is '{safety_check.decision}': " + "; ".join(safety_check.reasons)
             )
-        providers = run.providers()
+        stage_providers = run.providers()
         result = run_script(
             run.project.title,
             run.project.brief,
             research,
             dna_profile,
             run.project.settings,
-            providers.content,
+            stage_providers.content,
         )
         grounding = grounding_problems(result, research)
         pacing = pacing_problems(result, dna_profile, run.project.settings)
         script_safety = assess(
-            script_texts(result), providers.moderation, SafetyPolicy(), scope="script"
+            script_texts(result), stage_providers.moderation, SafetyPolicy(), scope="script"
         )
     yield Output(
         result,
@@ -253,12 +246,10 @@ def script(
         else "; ".join(pacing),
     )
     if grounding:
-        _refuse(
-            context, db, "script", "script is not grounded in research: " + "; ".join(grounding)
-        )
+        _refuse(run.ledger, "script", "script is not grounded in research: " + "; ".join(grounding))
     elif pacing:
-        _refuse(context, db, "script", "script does not fit the target: " + "; ".join(pacing))
-    _apply_decision(context, db, "script", script_safety)
+        _refuse(run.ledger, "script", "script does not fit the target: " + "; ".join(pacing))
+    _apply_decision(run.ledger, "script", script_safety)
 
 
 @stage_asset(
@@ -273,9 +264,9 @@ def embeddings(
     research: Research,
     script: Script,
     db: DatabaseResource,
-    pipeline: PipelineConfig,
+    providers: ProvidersResource,
 ) -> Output[EmbeddingsSummary]:
-    with tracked_stage(context, db.engine, pipeline, "embeddings") as run:
+    with tracked_stage(context, db.engine, providers, "embeddings") as run:
         embedder = run.providers().embeddings
         chunks = chunk_documents(sources, research, script)
         vectors = embedder.embed([c.text for c in chunks])
@@ -330,18 +321,16 @@ def _safety_check_result(name: str, report: SafetyReport) -> AssetCheckResult:
     )
 
 
-def _apply_decision(
-    context: AssetExecutionContext, db: DatabaseResource, stage: str, report: SafetyReport
-) -> None:
+def _apply_decision(ledger: Ledger, stage: str, report: SafetyReport) -> None:
     """A block or review stops the project visibly; the failed blocking check stops the run."""
     if report.decision == "allow":
         return
-    status: ProjectStatus = "blocked" if report.decision == "block" else "needs_review"
+    status: Literal["blocked", "needs_review"] = (
+        "blocked" if report.decision == "block" else "needs_review"
+    )
     reasons = "; ".join(report.reasons) or "no reason given"
-    set_stage_state(db.engine, context.partition_key, stage, status, reasons, context.run_id)
-    set_status(db.engine, context.partition_key, status, f"{stage}: {reasons}")
+    ledger.move(status, f"{stage}: {reasons}", stage=stage, stage_state=status)
 
 
-def _refuse(context: AssetExecutionContext, db: DatabaseResource, stage: str, reason: str) -> None:
-    set_stage_state(db.engine, context.partition_key, stage, "failed", reason, context.run_id)
-    set_status(db.engine, context.partition_key, "failed", f"{stage}: {reason}")
+def _refuse(ledger: Ledger, stage: str, reason: str) -> None:
+    ledger.move("failed", f"{stage}: {reason}", stage=stage, stage_state="failed")

@@ -18,11 +18,14 @@ from video_pipeline.assets.stage_asset import stage_asset
 from video_pipeline.assets.tracking import StageRun, tracked_stage
 from video_pipeline.models import Project, ProjectSettings, RenderResult, Script
 from video_pipeline.render.engine import RenderedVideo, RenderOptions, render_video
-from video_pipeline.render.graph import EncoderSettings
 from video_pipeline.render.verify import verify_render
-from video_pipeline.resources import DatabaseResource, ObjectStoreResource, PipelineConfig
+from video_pipeline.resources import (
+    DatabaseResource,
+    ObjectStoreResource,
+    ProvidersResource,
+    RenderResource,
+)
 from video_pipeline.storage.object_store import ObjectStore, key_from_uri
-from video_pipeline.storage.projects import set_status
 from video_pipeline.storage.renders import current_render, save_render
 from video_pipeline.storage.stage_outputs import content_hash
 
@@ -83,16 +86,17 @@ def render(
     script: Script,
     db: DatabaseResource,
     object_store: ObjectStoreResource,
-    pipeline: PipelineConfig,
+    providers: ProvidersResource,
+    render_engine: RenderResource,
 ) -> Iterator[Output[RenderResult] | AssetCheckResult]:
-    store = object_store.store
-    with tracked_stage(context, db.engine, pipeline, "render") as run:
+    store = object_store
+    with tracked_stage(context, db.engine, providers, "render") as run:
         project_id = run.project.id
-        input_hash = render_input_hash(script, run.project, pipeline)
+        input_hash = render_input_hash(script, run.project, providers.kind, render_engine)
         result = current_render(db.engine, project_id, input_hash)
         reused = result is not None and _published(store, result)
         if result is None or not reused:
-            result, problems = _render_and_publish(context, script, run, store)
+            result, problems = _render_and_publish(context, script, run, store, render_engine)
             save_render(db.engine, project_id, result, None if problems else input_hash)
         else:
             problems = []
@@ -125,12 +129,16 @@ def render(
         else "; ".join(problems),
     )
     if problems:
-        set_status(db.engine, project_id, "failed", "render: " + "; ".join(problems))
+        run.ledger.move(
+            "failed", "render: " + "; ".join(problems), stage="render", stage_state="failed"
+        )
     else:
-        set_status(db.engine, project_id, "done", f"video ready: {result.video_uri}")
+        run.ledger.move("done", f"video ready: {result.video_uri}")
 
 
-def render_input_hash(script: Script, project: Project, pipeline: PipelineConfig) -> str:
+def render_input_hash(
+    script: Script, project: Project, provider: str, engine: RenderResource
+) -> str:
     """Everything the video depends on: equal hashes mean an equal video."""
     music = _music_path(project)
     return content_hash(
@@ -138,8 +146,8 @@ def render_input_hash(script: Script, project: Project, pipeline: PipelineConfig
             script=script,
             settings=project.settings,
             music=f"{music}:{music.stat().st_size}:{music.stat().st_mtime_ns}" if music else None,
-            provider=pipeline.provider,
-            preset=pipeline.x264_preset,
+            provider=provider,
+            preset=engine.x264_preset,
             code_version=RENDER_CODE_VERSION,
         )
     )
@@ -160,9 +168,10 @@ def _render_and_publish(
     script: Script,
     run: StageRun,
     store: ObjectStore,
+    engine: RenderResource,
 ) -> tuple[RenderResult, list[str]]:
     project = run.project
-    workdir = run.pipeline.scratch_dir(project.id, "render")
+    workdir = engine.scratch_dir(project.id, "render")
     providers = run.providers(speech_words_per_minute=script.words_per_minute)
     last_logged = [-1]
 
@@ -182,7 +191,7 @@ def _render_and_publish(
             workdir,
             music_path=_music_path(project),
             on_progress=log_progress,
-            options=RenderOptions(encoder=EncoderSettings(preset=run.pipeline.x264_preset)),
+            options=RenderOptions(encoder=engine.encoder),
         )
         problems = verify_render(rendered, script, project.settings)
         uris = publish(store, project.id, rendered)

@@ -12,13 +12,16 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from dagster import AssetExecutionContext, Failure, MetadataValue
+from dagster._core.errors import DagsterExecutionInterruptedError
 
 from video_pipeline.assets.usage import StageUsage
 from video_pipeline.errors import PipelineInputError
-from video_pipeline.models import Project
+from video_pipeline.models import Project, ProjectStatus
 from video_pipeline.providers.base import ProviderError, Providers
-from video_pipeline.resources import PipelineConfig
-from video_pipeline.storage.projects import load_project, run_stopped, set_stage_state, set_status
+from video_pipeline.render.errors import RenderError
+from video_pipeline.resources import ProvidersResource
+from video_pipeline.storage.ledger import Ledger, StageState
+from video_pipeline.storage.projects import load_project
 
 
 def _last_attempt(context: AssetExecutionContext) -> bool:
@@ -26,68 +29,88 @@ def _last_attempt(context: AssetExecutionContext) -> bool:
     return policy is None or context.retry_number >= (policy.max_retries or 0)
 
 
-def _note_retry(
-    engine: sa.Engine,
-    context: AssetExecutionContext,
-    project_id: str,
-    stage: str,
-    exc: Exception,
-) -> None:
-    attempt = context.retry_number + 1
-    detail = f"attempt {attempt} failed, retrying: {type(exc).__name__}: {exc}"
-    set_stage_state(engine, project_id, stage, "retrying", detail, context.run_id)
-
-
 @dataclass(frozen=True)
 class StageRun:
-    """What a stage's body works with: its project, its providers, their usage."""
+    """What a stage's body works with: its project, its providers, their usage, its ledger."""
 
     project: Project
     usage: StageUsage
-    pipeline: PipelineConfig
+    provider_resource: ProvidersResource
+    ledger: Ledger
 
     def providers(self, speech_words_per_minute: float | None = None) -> Providers:
-        return self.usage.providers(self.pipeline.provider_options(speech_words_per_minute))
+        return self.usage.providers(self.provider_resource, speech_words_per_minute)
+
+
+def stage_ledger(context: AssetExecutionContext, engine: sa.Engine) -> Ledger:
+    return Ledger(engine, context.partition_key, context.run_id, warn=context.log.warning)
+
+
+def _stop(
+    ledger: Ledger, stage: str, state: StageState, status: ProjectStatus, message: str
+) -> Failure:
+    """Record why the stage stopped the project; the returned failure is never retried."""
+    ledger.move(status, f"{stage}: {message}", stage=stage, stage_state=state)
+    return Failure(
+        description=f"{stage}: {message}",
+        metadata={"project_id": ledger.project_id, "reason": MetadataValue.text(message)},
+        allow_retries=False,
+    )
+
+
+def _deterministic(exc: Exception) -> StageState | None:
+    """The stage state of a failure that would fail the same way again, if it is one.
+
+    A provider error has already spent the provider call's retry budget (see
+    `RetrySettings`), so the step does not add attempts of its own.
+    """
+    if isinstance(exc, PipelineInputError):
+        return "invalid_input"
+    if isinstance(exc, ProviderError):
+        return "failed" if exc.transient else "provider_refused"
+    if isinstance(exc, RenderError) and not exc.transient:
+        return "failed"
+    return None
 
 
 @contextmanager
 def tracked_stage(
-    context: AssetExecutionContext, engine: sa.Engine, pipeline: PipelineConfig, stage: str
+    context: AssetExecutionContext, engine: sa.Engine, providers: ProvidersResource, stage: str
 ) -> Iterator[StageRun]:
-    """Run a stage's body, recording running / done / failed for the stage and the project."""
-    project_id = context.partition_key
-    run_id = context.run_id
-    set_stage_state(engine, project_id, stage, "running", run_id=run_id)
-    if not run_stopped(engine, project_id, run_id):
-        set_status(engine, project_id, "running", f"{stage}: running")
-    try:
-        project = load_project(engine, project_id)
-        usage = StageUsage(engine, project_id, stage, run_id, project.settings.max_cost_usd)
-        yield StageRun(project, usage, pipeline)
-    except (PipelineInputError, ProviderError) as exc:
-        if isinstance(exc, ProviderError) and exc.transient and not _last_attempt(context):
-            _note_retry(engine, context, project_id, stage, exc)
-            raise
-        message = str(exc)
-        if isinstance(exc, PipelineInputError):
-            state = "invalid_input"
-        else:
-            state = "failed" if exc.transient else "provider_refused"
-        set_stage_state(engine, project_id, stage, state, message, run_id)
-        set_status(engine, project_id, "failed", f"{stage}: {message}")
+    """Run a stage's body, recording running / done / failed for the stage and the project.
+
+    Only failures that may pass on their own (a dropped database connection, an S3 hiccup,
+    a killed encoder) reach the step's retry policy; an interrupt (a terminated run) ends
+    the project `canceled` and is never retried.
+    """
+    ledger = stage_ledger(context, engine)
+    if not ledger.move("running", f"{stage}: running", stage=stage, stage_state="running"):
         raise Failure(
-            description=f"{stage}: {message}",
-            metadata={"project_id": project_id, "reason": MetadataValue.text(message)},
+            description=f"{stage}: not started: this run no longer holds the project "
+            "(it already stopped it, or a newer run took over)",
             allow_retries=False,
-        ) from exc
+        )
+    try:
+        project = load_project(engine, ledger.project_id)
+        usage = StageUsage(engine, project.id, stage, context.run_id, project.settings.max_cost_usd)
+        yield StageRun(project, usage, providers, ledger)
+    except DagsterExecutionInterruptedError:
+        raise _stop(ledger, stage, "canceled", "canceled", "the run was terminated") from None
     except Failure:
         raise
     except Exception as exc:
-        message = f"{type(exc).__name__}: {exc}"
+        message = (
+            str(exc)
+            if isinstance(exc, PipelineInputError | ProviderError)
+            else (f"{type(exc).__name__}: {exc}")
+        )
+        state = _deterministic(exc)
+        if state is not None:
+            raise _stop(ledger, stage, state, "failed", message) from exc
         if _last_attempt(context):
-            set_stage_state(engine, project_id, stage, "failed", message, run_id)
-            set_status(engine, project_id, "failed", f"{stage}: {message}")
+            ledger.move("failed", f"{stage}: {message}", stage=stage, stage_state="failed")
         else:
-            _note_retry(engine, context, project_id, stage, exc)
+            attempt = context.retry_number + 1
+            ledger.stage(stage, "retrying", f"attempt {attempt} failed, retrying: {message}")
         raise
-    set_stage_state(engine, project_id, stage, "done", None, run_id)
+    ledger.stage(stage, "done")

@@ -10,7 +10,7 @@ from dagster import MetadataValue
 
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.providers.base import Providers, UsageRecord
-from video_pipeline.providers.registry import ProviderOptions, build_providers
+from video_pipeline.resources import ProvidersResource
 from video_pipeline.storage.usage import PostgresResponseCache, project_cost, record_usage
 
 
@@ -39,12 +39,14 @@ class StageUsage:
                 f"${estimated_cost_usd:.4f}; raise max_cost_usd in the project settings to go on"
             )
 
-    def providers(self, options: ProviderOptions) -> Providers:
-        return build_providers(
-            options,
+    def providers(
+        self, resource: ProvidersResource, speech_words_per_minute: float | None = None
+    ) -> Providers:
+        return resource.build(
             usage_sink=self.sink,
             cache=PostgresResponseCache(self.engine),
             budget=self.budget,
+            speech_words_per_minute=speech_words_per_minute,
         )
 
     def metadata(self) -> dict[str, Any]:

@@ -21,9 +21,10 @@ from video_pipeline.devstack.embedded import (
 from video_pipeline.samples import demo_project
 from video_pipeline.settings import Settings
 from video_pipeline.storage.db import engine_for
+from video_pipeline.storage.ledger import mark_queued
 from video_pipeline.storage.migrate import upgrade
 from video_pipeline.storage.object_store import ObjectStore, key_from_uri
-from video_pipeline.storage.projects import create_project, mark_queued, set_status
+from video_pipeline.storage.projects import create_project
 from video_pipeline.storage.tables import projects, renders
 
 
@@ -88,12 +89,16 @@ def _render_demo(env: dict[str, str], out_dir: Path) -> DemoResult:
     instance = DagsterInstance.get()
     instance.add_dynamic_partitions(PROJECTS, [project_id])
     mark_queued(engine, [project_id])
-    result = defs.resolve_job_def("make_video").execute_in_process(
-        partition_key=project_id,
-        instance=instance,
-        tags={"project_id": project_id},
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
-        raise_on_error=False,
+    result = (
+        defs()
+        .resolve_job_def("make_video")
+        .execute_in_process(
+            partition_key=project_id,
+            instance=instance,
+            tags={"project_id": project_id},
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            raise_on_error=False,
+        )
     )
     if not result.success:
         with engine.connect() as conn:
@@ -101,7 +106,6 @@ def _render_demo(env: dict[str, str], out_dir: Path) -> DemoResult:
                 sa.select(projects.c.status_detail).where(projects.c.id == project_id)
             ).scalar_one()
         raise SystemExit(f"demo run failed for project {project_id}: {detail}")
-    set_status(engine, project_id, "done", "demo rendered", only_from=("running",))
     with engine.connect() as conn:
         video_uri = conn.execute(
             sa.select(renders.c.video_uri).where(renders.c.project_id == project_id)

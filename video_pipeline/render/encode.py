@@ -53,7 +53,8 @@ def run_ffmpeg(
             watcher.join()
     elapsed = time.monotonic() - started
     if returncode != 0:
-        raise RenderError(_failure_message(returncode, cancel, log_path))
+        killed = returncode < 0 and not (cancel is not None and cancel.is_set())
+        raise RenderError(_failure_message(returncode, cancel, log_path), transient=killed)
     return elapsed
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from video_pipeline.models import DnaProfile, ExtractedSource, Sources
+from video_pipeline.models import DnaProfile, ExtractedSource, Sources, neutral_profile
 from video_pipeline.providers.base import ContentProvider
-from video_pipeline.providers.offline.style import neutral_profile
 
 
 def run_dna_profile(

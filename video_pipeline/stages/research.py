@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections import Counter
 
 from video_pipeline.errors import PipelineInputError
-from video_pipeline.models import Research, Sources
+from video_pipeline.models import MAX_FACTS, MIN_FACTS, Research, Sources
 from video_pipeline.providers.base import ContentProvider
 from video_pipeline.text.words import contains, support
 
-MIN_FACTS, MAX_FACTS = 5, 15
 PARAPHRASE_SUPPORT = 0.7
 """A fact that is not a verbatim quote needs this share of its content words in the span."""
 

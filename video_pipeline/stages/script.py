@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from video_pipeline.models import SCENE_PAUSE_SECONDS, DnaProfile, ProjectSettings, Research, Script
+from video_pipeline.models import (
+    DURATION_TOLERANCE,
+    PACE_TOLERANCE,
+    SCENE_PAUSE_SECONDS,
+    DnaProfile,
+    ProjectSettings,
+    Research,
+    Script,
+)
 from video_pipeline.providers.base import ContentProvider
 from video_pipeline.text.sentences import split_sentences
 from video_pipeline.text.words import content_words, support, words
 
-DURATION_TOLERANCE = 0.10
-PACE_TOLERANCE = 0.15
 GROUNDING_SUPPORT = 0.6
 """Share of a narration sentence's content words that must come from the scene's facts."""
 _PACED_SCENE_WORDS = 8

@@ -6,8 +6,10 @@ import hashlib
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from pydantic import BaseModel, Field
+from dagster import Config
+from pydantic import Field
 
+from video_pipeline.config import setting
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import ExtractedSource, Project, SourceInput, Sources
 from video_pipeline.stages.fetch import FetchLimits, fetch
@@ -20,14 +22,28 @@ from video_pipeline.stages.formats import (
 from video_pipeline.text.normalise import normalise_whitespace
 
 
-class IngestLimits(BaseModel):
-    max_bytes: int = Field(10 * 1024 * 1024, gt=0, description="largest source accepted")
-    timeout_seconds: float = Field(15.0, gt=0)
-    max_redirects: int = Field(5, ge=0)
-    allow_loopback: bool = Field(False, description="only for tests against a local server")
-    base_dir: Path | None = Field(None, description="where relative file paths are resolved")
-    file_root: Path | None = Field(
-        None, description="when set, file sources must lie inside it (e.g. an uploads folder)"
+class IngestLimits(Config):
+    """What a project's sources may be: sizes, fetch time, where files may live."""
+
+    max_bytes: int = setting(
+        "VIDEO_PIPELINE_MAX_SOURCE_BYTES", 10_000_000, "largest source file or download", gt=0
+    )
+    timeout_seconds: float = setting(
+        "VIDEO_PIPELINE_FETCH_TIMEOUT", 15.0, "seconds per URL fetch", gt=0
+    )
+    max_redirects: int = Field(default=5, ge=0)
+    allow_loopback: bool = setting(
+        "VIDEO_PIPELINE_ALLOW_LOOPBACK_URLS",
+        False,
+        "allow URL sources on 127.0.0.0/8 (tests); private, link-local and metadata addresses "
+        "are always refused",
+    )
+    base_dir: str | None = Field(default=None, description="where relative file paths are resolved")
+    file_root: str | None = setting(
+        "VIDEO_PIPELINE_FILE_ROOT",
+        None,
+        "when set, `file` sources (and music) must lie inside this folder; set it on a shared "
+        "platform so a project cannot read other files of the server",
     )
 
 
@@ -112,7 +128,7 @@ def _inside_root(path: Path, limits: IngestLimits) -> Path:
     """Refuse a file outside the configured root, symlinks and `..` resolved first."""
     if limits.file_root is None:
         return path
-    resolved, root = path.resolve(), limits.file_root.resolve()
+    resolved, root = path.resolve(), Path(limits.file_root).resolve()
     if not resolved.is_relative_to(root):
         raise PipelineInputError(
             f"file sources must be inside {root}; {path} is not: upload the file there"
@@ -123,7 +139,7 @@ def _inside_root(path: Path, limits: IngestLimits) -> Path:
 def _from_file(uri: str, limits: IngestLimits) -> Document:
     path = Path(unquote(urlparse(uri).path)) if uri.startswith("file://") else Path(uri)
     if not path.is_absolute() and limits.base_dir is not None:
-        path = limits.base_dir / path
+        path = Path(limits.base_dir) / path
     path = _inside_root(path, limits)
     fmt = FORMATS_BY_SUFFIX.get(path.suffix.lower())
     if fmt is None:

@@ -4,37 +4,51 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
+from botocore.config import Config as BotoConfig
+from dagster import Config
+from pydantic import PrivateAttr
+
+from video_pipeline.config import setting
 
 # Multipart above 8 MiB, in 8 MiB parts: the object only appears at its key when the
 # upload completes, so an interrupted upload never leaves a partial object behind.
 TRANSFER = TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024)
 
 
-@dataclass(frozen=True)
-class ObjectStore:
-    bucket: str
-    endpoint_url: str | None = None
-    region: str = "us-east-1"
-    access_key_id: str | None = None
-    secret_access_key: str | None = None
+class ObjectStore(Config):
+    """A bucket in S3 (or anything that speaks its API). Credentials left unset use boto3's
+    default chain; the client is built once per store."""
+
+    bucket: str = setting("VIDEO_PIPELINE_BUCKET", "video-pipeline", "S3 bucket for artifacts")
+    endpoint_url: str | None = setting(
+        "AWS_ENDPOINT_URL_S3", None, "S3 endpoint; unset with real AWS (the embedded S3 sets it)"
+    )
+    region: str = setting("AWS_DEFAULT_REGION", "us-east-1", "S3 region")
+    access_key_id: str | None = setting(
+        "AWS_ACCESS_KEY_ID", None, "S3 key id; unset: boto3's default chain", secret=True
+    )
+    secret_access_key: str | None = setting(
+        "AWS_SECRET_ACCESS_KEY", None, "S3 secret key; unset: boto3's default chain", secret=True
+    )
+    _client: Any = PrivateAttr(default=None)
 
     @property
     def client(self) -> Any:
-        return boto3.client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            aws_access_key_id=self.access_key_id,
-            aws_secret_access_key=self.secret_access_key,
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-        )
+        if self._client is None:
+            self._client = boto3.client(
+                "s3",
+                endpoint_url=self.endpoint_url,
+                region_name=self.region,
+                aws_access_key_id=self.access_key_id,
+                aws_secret_access_key=self.secret_access_key,
+                config=BotoConfig(signature_version="s3v4", s3={"addressing_style": "path"}),
+            )
+        return self._client
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"

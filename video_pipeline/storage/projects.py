@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError
 
 from video_pipeline.errors import PipelineInputError
-from video_pipeline.models import Project, ProjectSettings, ProjectStatus, SourceInput
+from video_pipeline.models import Project, ProjectSettings, SourceInput
+from video_pipeline.storage.ledger import Ledger, StageState
 from video_pipeline.storage.tables import project_sources, projects, renders, stage_states
 
 
@@ -100,46 +101,6 @@ def _explain(exc: ValidationError) -> str:
     )
 
 
-def set_status(
-    engine: sa.Engine,
-    project_id: str,
-    status: ProjectStatus,
-    detail: str | None = None,
-    *,
-    only_from: Iterable[ProjectStatus] | None = None,
-) -> bool:
-    """Move a project to `status`; with `only_from`, only when it is in one of those states."""
-    query = (
-        sa.update(projects)
-        .where(projects.c.id == project_id)
-        .values(status=status, status_detail=detail, updated_at=sa.func.now())
-    )
-    if only_from is not None:
-        query = query.where(projects.c.status.in_(list(only_from)))
-    with engine.begin() as conn:
-        return conn.execute(query).rowcount > 0
-
-
-def set_stage_state(
-    engine: sa.Engine,
-    project_id: str,
-    stage: str,
-    state: str,
-    detail: str | None = None,
-    run_id: str | None = None,
-) -> None:
-    from sqlalchemy.dialects.postgresql import insert
-
-    values = {"state": state, "detail": detail, "run_id": run_id, "updated_at": sa.func.now()}
-    statement = insert(stage_states).values(project_id=project_id, stage=stage, **values)
-    with engine.begin() as conn:
-        conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[stage_states.c.project_id, stage_states.c.stage], set_=values
-            )
-        )
-
-
 def intake_candidates(engine: sa.Engine, limit: int = 500) -> list[str]:
     """Projects that still wait for a first run: the sensor's view of 'new'.
 
@@ -154,19 +115,6 @@ def intake_candidates(engine: sa.Engine, limit: int = 500) -> list[str]:
             .limit(limit)
         ).scalars()
         return [str(r) for r in rows]
-
-
-def mark_queued(engine: sa.Engine, project_ids: Sequence[str]) -> None:
-    if not project_ids:
-        return
-    with engine.begin() as conn:
-        conn.execute(
-            sa.update(projects)
-            .where(projects.c.id.in_(list(project_ids)), projects.c.status == "new")
-            .values(
-                status="queued", status_detail="waiting for a run slot", updated_at=sa.func.now()
-            )
-        )
 
 
 def project_overview(engine: sa.Engine, project_id: str) -> dict[str, Any] | None:
@@ -258,15 +206,15 @@ def review_project(engine: sa.Engine, project_id: str, *, approve: bool, note: s
     Returns the stage that asked for review. Approval moves the project to `queued`, and the
     `resume_approved` sensor launches the stages after that one; rejection is final.
     """
-    with engine.begin() as conn:
-        row = conn.execute(
-            sa.select(projects.c.status).where(projects.c.id == project_id).with_for_update()
-        ).one_or_none()
-        if row is None:
+    with engine.connect() as conn:
+        status = conn.execute(
+            sa.select(projects.c.status).where(projects.c.id == project_id)
+        ).scalar_one_or_none()
+        if status is None:
             raise ValueError(f"no project {project_id}")
-        if row.status != "needs_review":
+        if status != "needs_review":
             raise ValueError(
-                f"project {project_id} is '{row.status}', not 'needs_review': nothing to review"
+                f"project {project_id} is '{status}', not 'needs_review': nothing to review"
             )
         stage = conn.execute(
             sa.select(stage_states.c.stage).where(
@@ -275,19 +223,16 @@ def review_project(engine: sa.Engine, project_id: str, *, approve: bool, note: s
                 stage_states.c.stage.in_(REVIEWABLE_STAGES),
             )
         ).scalar_one()
-        state, status = ("approved", "queued") if approve else ("rejected", "rejected")
-        conn.execute(
-            sa.update(stage_states)
-            .where(stage_states.c.project_id == project_id, stage_states.c.stage == stage)
-            .values(state=state, detail=note, updated_at=sa.func.now())
-        )
-        conn.execute(
-            sa.update(projects)
-            .where(projects.c.id == project_id)
-            .values(
-                status=status, status_detail=f"{stage}: {state} — {note}", updated_at=sa.func.now()
-            )
-        )
+    state: StageState = "approved" if approve else "rejected"
+    moved = Ledger(engine, project_id).move(
+        "queued" if approve else "rejected",
+        f"{stage}: {state} — {note}",
+        stage=stage,
+        stage_state=state,
+        only_from=frozenset({"needs_review"}),
+    )
+    if not moved:
+        raise ValueError(f"project {project_id} left 'needs_review' meanwhile: nothing to review")
     return stage
 
 
@@ -310,24 +255,3 @@ def stage_approved(engine: sa.Engine, project_id: str, stage: str) -> bool:
             )
         ).scalar_one_or_none()
     return state == "approved"
-
-
-STOPPING_STATES = ("failed", "invalid_input", "provider_refused", "blocked", "needs_review")
-
-
-def run_stopped(engine: sa.Engine, project_id: str, run_id: str) -> bool:
-    """Whether a stage of this run already failed or stopped the project, so a sibling
-    stage that starts later must not overwrite that status with `running`."""
-    with engine.connect() as conn:
-        return (
-            conn.execute(
-                sa.select(sa.func.count())
-                .select_from(stage_states)
-                .where(
-                    stage_states.c.project_id == project_id,
-                    stage_states.c.run_id == run_id,
-                    stage_states.c.state.in_(STOPPING_STATES),
-                )
-            ).scalar_one()
-            > 0
-        )

@@ -44,7 +44,6 @@ def current_render(engine: sa.Engine, project_id: str, input_hash: str) -> Rende
     if stored_hash != input_hash:
         return None
     try:
-        result = load_output(engine, project_id, "render")
+        return load_output(engine, project_id, "render", RenderResult)
     except LookupError:
         return None
-    return result if isinstance(result, RenderResult) else None

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from typing import TypeVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.dialects.postgresql import insert
 
-from video_pipeline import models
 from video_pipeline.storage.tables import stage_outputs
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def content_hash(value: BaseModel) -> str:
@@ -37,18 +39,15 @@ def save_output(
     return digest
 
 
-def load_output(engine: sa.Engine, project_id: str, stage: str) -> BaseModel:
+def load_output(engine: sa.Engine, project_id: str, stage: str, model: type[M]) -> M:
     with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(stage_outputs.c.model, stage_outputs.c.payload).where(
+        payload = conn.execute(
+            sa.select(stage_outputs.c.payload).where(
                 stage_outputs.c.project_id == project_id, stage_outputs.c.stage == stage
             )
-        ).one_or_none()
-    if row is None:
+        ).scalar_one_or_none()
+    if payload is None:
         raise LookupError(
             f"stage '{stage}' has no stored output for project {project_id}: materialize it first"
         )
-    model_type = getattr(models, row.model, None)
-    if not (isinstance(model_type, type) and issubclass(model_type, BaseModel)):
-        raise LookupError(f"stored output of '{stage}' has unknown type {row.model}")
-    return model_type.model_validate(row.payload)
+    return model.model_validate(payload)

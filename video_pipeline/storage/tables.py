@@ -40,6 +40,7 @@ projects = sa.Table(
     sa.Column("settings", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     sa.Column("status", sa.Text, nullable=False, server_default="new"),
     sa.Column("status_detail", sa.Text),
+    sa.Column("run_id", sa.Text),
     _timestamp("created_at"),
     _timestamp("updated_at"),
 )
@@ -53,6 +54,19 @@ project_sources = sa.Table(
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("uri", sa.Text),
     sa.Column("content", sa.Text),
+)
+
+project_events = sa.Table(
+    "project_events",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    _project_ref(),
+    _timestamp("at"),
+    sa.Column("from_status", sa.Text),
+    sa.Column("to_status", sa.Text, nullable=False),
+    sa.Column("stage", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Column("run_id", sa.Text),
 )
 
 stage_outputs = sa.Table(

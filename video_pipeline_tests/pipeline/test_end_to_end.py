@@ -179,10 +179,10 @@ def test_rematerializing_replaces_rows_and_objects(
 def test_search_finds_the_owners_chunks_only(
     rendered_project: str, stack: dict[str, str], engine: sa.Engine
 ) -> None:
-    from video_pipeline.providers.registry import ProviderOptions, build_embedder
+    from video_pipeline.providers.registry import ProviderSettings, build_embedder
     from video_pipeline.storage.vectors import search
 
-    embedder = build_embedder(ProviderOptions())
+    embedder = build_embedder(ProviderSettings())
     query = embedder.embed(["how bees find food"])[0]
     hits = search(engine, "e2e-owner", embedder.model, query, limit=5)
     assert hits and all(hit.project_id == rendered_project for hit in hits)

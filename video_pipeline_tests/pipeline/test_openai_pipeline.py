@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from video_pipeline.settings import Settings
+from video_pipeline.settings import load_settings
 from video_pipeline_tests.fake_openai import FakeOpenAI, Fault
 from video_pipeline_tests.helpers import (
     execute_request,
@@ -45,12 +45,10 @@ def openai_defs(stack: dict[str, str], fake_server: FakeOpenAI) -> Iterator[Any]
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OPENAI_API_KEY", "sk-test")
-        settings = Settings(
-            VIDEO_PIPELINE_PROVIDER="openai",
-            OPENAI_BASE_URL=fake_server.base_url,
-            OPENAI_TIMEOUT_SECONDS=20,
-        )
-        yield build_definitions(settings)
+        patch.setenv("VIDEO_PIPELINE_PROVIDER", "openai")
+        patch.setenv("OPENAI_BASE_URL", fake_server.base_url)
+        patch.setenv("OPENAI_TIMEOUT_SECONDS", "20")
+        yield build_definitions(load_settings(secrets_as_env_vars=True))
 
 
 def request_count(server: FakeOpenAI) -> int:

@@ -74,7 +74,9 @@ def test_approval_resumes_only_the_remaining_stages(
 
     sensor = defs.resolve_sensor_def("resume_approved")
     context = build_sensor_context(
-        instance=instance, resources={"db": DatabaseResource(url=stack["DATABASE_URL"])}
+        instance=instance,
+        resources={"db": DatabaseResource(url=stack["DATABASE_URL"])},
+        definitions=defs,
     )
     result = sensor(context)
     assert isinstance(result, SensorResult)

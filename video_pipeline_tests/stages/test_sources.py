@@ -79,7 +79,7 @@ def test_latin1_text_file_is_detected_and_decoded() -> None:
 
 
 def test_relative_paths_resolve_against_base_dir_and_file_uris_work() -> None:
-    limits = IngestLimits(base_dir=FIXTURES)
+    limits = IngestLimits(base_dir=str(FIXTURES))
     assert "Drais" in extract_one(material("file", "bicycle.pdf"), limits)
     assert "Drais" in extract_one(material("file", (FIXTURES / "bicycle.pdf").as_uri()))
 
@@ -178,7 +178,7 @@ def test_file_root_confines_file_sources(tmp_path: Path) -> None:
     outside.write_text("not for videos")
     escape = uploads / "link.txt"
     escape.symlink_to(outside)
-    limits = IngestLimits(file_root=uploads)
+    limits = IngestLimits(file_root=str(uploads))
 
     assert extract_one(material("file", str(inside)), limits) == "Bees make honey from nectar."
     for path in (outside, escape, uploads / ".." / "secret.txt"):

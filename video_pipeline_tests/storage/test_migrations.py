@@ -4,17 +4,10 @@ import sqlalchemy as sa
 
 from video_pipeline.devstack.postgres import ensure_database
 from video_pipeline.storage.migrate import downgrade, upgrade
+from video_pipeline.storage.tables import metadata
 
-EXPECTED = {
-    "projects",
-    "project_sources",
-    "stage_outputs",
-    "stage_states",
-    "retrievable_text",
-    "renders",
-    "provider_usage",
-    "response_cache",
-}
+# The migrations create exactly the tables the code queries against.
+EXPECTED = set(metadata.tables)
 
 
 def _tables(url: str) -> set[str]:

@@ -6,8 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from video_pipeline.errors import PipelineInputError
-from video_pipeline.models import Citation, ExtractedSource, KeyFact, Research
-from video_pipeline.stages.research import MAX_FACTS, MIN_FACTS
+from video_pipeline.models import MAX_FACTS, MIN_FACTS, Citation, ExtractedSource, KeyFact, Research
 from video_pipeline.text.sentences import Sentence, split_sentences
 from video_pipeline.text.words import (
     STOPWORDS,

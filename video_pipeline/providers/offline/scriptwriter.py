@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import (
+    DURATION_TOLERANCE,
+    MAX_FACTS,
     SCENE_PAUSE_SECONDS,
     DnaProfile,
     ProjectSettings,
@@ -16,8 +18,6 @@ from video_pipeline.models import (
     Script,
     scene_seconds,
 )
-from video_pipeline.stages.research import MAX_FACTS
-from video_pipeline.stages.script import DURATION_TOLERANCE
 from video_pipeline.text.normalise import squash
 from video_pipeline.text.words import keywords, stems, words
 

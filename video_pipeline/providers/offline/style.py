@@ -10,12 +10,15 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 
-from video_pipeline.models import DnaProfile, ExtractedSource, SentenceLengths
+from video_pipeline.models import (
+    DEFAULT_WORDS_PER_MINUTE,
+    DnaProfile,
+    ExtractedSource,
+    SentenceLengths,
+    neutral_profile,
+)
 from video_pipeline.text.sentences import split_sentences
 from video_pipeline.text.words import keywords, word_set, words
-
-DEFAULT_WPM = 150.0
-"""Typical narration rate (voice-over and explainer speech runs about 140–160 words/min)."""
 
 _SRT_CUE = re.compile(
     r"(\d{1,2}):(\d{2}):(\d{2})[,.](\d{1,3})\s*-->\s*(\d{1,2}):(\d{2}):(\d{2})[,.](\d{1,3})[^\n]*"
@@ -92,22 +95,6 @@ class _Spoken:
     timed_seconds: float
 
 
-def neutral_profile(provider: str) -> DnaProfile:
-    return DnaProfile(
-        tone="neutral, informative",
-        energy=0.5,
-        formality=0.5,
-        words_per_minute=DEFAULT_WPM,
-        sentence_length=SentenceLengths(mean=15.0, median=14.0, p90=24.0),
-        signature_vocabulary=[],
-        hook_patterns=["question: opens with a question about the subject"],
-        cta_patterns=["follow: “Follow for more.”"],
-        audience="general audience",
-        basis="no reference material: neutral defaults",
-        provider=provider,
-    )
-
-
 def measure_style(references: list[ExtractedSource], provider: str) -> DnaProfile:
     if not references:
         return neutral_profile(provider)
@@ -131,10 +118,10 @@ def measure_style(references: list[ExtractedSource], provider: str) -> DnaProfil
         wpm = timed_words / timed_seconds * 60
         pace = f"pace measured from timestamps: {timed_words} words in {timed_seconds:.0f} s"
     else:
-        wpm = DEFAULT_WPM * min(1.15, max(0.85, 1 + (15 - mean) * 0.01))
+        wpm = DEFAULT_WORDS_PER_MINUTE * min(1.15, max(0.85, 1 + (15 - mean) * 0.01))
         pace = (
-            f"pace: no timestamps, so the default {DEFAULT_WPM:.0f} words/min narration rate "
-            f"adjusted for a mean sentence of {mean:.1f} words"
+            f"pace: no timestamps, so the default {DEFAULT_WORDS_PER_MINUTE:.0f} words/min "
+            f"narration rate adjusted for a mean sentence of {mean:.1f} words"
         )
     reading_ease = _flesch_reading_ease(len(sentences), all_words)
     return DnaProfile(

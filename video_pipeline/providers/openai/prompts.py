@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from video_pipeline.models import (
+    MAX_FACTS,
     SCENE_PAUSE_SECONDS,
     DnaProfile,
     ExtractedSource,
@@ -14,7 +15,6 @@ from video_pipeline.models import (
     Research,
 )
 
-MAX_FACTS = 15
 SECONDS_PER_SCENE = 8
 
 RESEARCH = f"""You research a topic for a short narrated video, using only the sources in the \

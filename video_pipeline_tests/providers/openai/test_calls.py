@@ -176,10 +176,8 @@ def test_budget_stops_before_any_request(
 def test_cost_comes_from_the_price_table(
     calls: Callable[..., Calls], usage: list[UsageRecord]
 ) -> None:
-    prices = PriceTable.with_overrides(
-        {"gpt-4o-mini": {"input_per_million_tokens": 1.0, "output_per_million_tokens": 3.0}}
-    )
-    content = OpenAIContent(calls(prices=prices))
+    overrides = {"gpt-4o-mini": {"input_per_million_tokens": 1.0, "output_per_million_tokens": 3.0}}
+    content = OpenAIContent(calls(price_overrides=overrides))
     content.dna_profile([source(1, PAST_SCRIPT, role="reference")])
 
     (record,) = usage
