@@ -15,11 +15,8 @@ from typing import Any
 
 import typer
 import yaml
-from pydantic import AliasChoices, AliasPath, BaseModel
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings
 
-from video_pipeline.settings import Settings
+from video_pipeline.settings import declared
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -199,48 +196,9 @@ def check_command(command: Command) -> str | None:
 # --------------------------------------------------------------------------- environment
 
 
-def settings_variables(model: type[BaseModel] = Settings, prefix: str | None = None) -> set[str]:
-    """The environment variables a settings class reads: field aliases, or prefix + name,
-    descending into nested settings and models (so a settings tree is covered too)."""
-    config: Any = model.model_config
-    env_prefix = prefix if prefix is not None else config.get("env_prefix", "")
-    delimiter = config.get("env_nested_delimiter")
-    names: set[str] = set()
-    for name, field in model.model_fields.items():
-        if field.exclude:
-            continue
-        aliases = _aliases(field) or [f"{env_prefix}{name}"]
-        names.update(alias.upper() for alias in aliases)
-        nested = _model_class(field)
-        if nested is None:
-            continue
-        if issubclass(nested, BaseSettings):
-            names |= settings_variables(nested)
-        elif delimiter:
-            for alias in aliases:
-                names |= settings_variables(nested, f"{alias}{delimiter}")
-    return names
-
-
-def _aliases(field: FieldInfo) -> list[str]:
-    found = [field.alias] if field.alias else []
-    alias = field.validation_alias
-    choices = alias.choices if isinstance(alias, AliasChoices) else [alias] if alias else []
-    for choice in choices:
-        if isinstance(choice, str):
-            found.append(choice)
-        elif isinstance(choice, AliasPath) and isinstance(choice.path[0], str):
-            found.append(choice.path[0])
-    return found
-
-
-def _model_class(field: FieldInfo) -> type[BaseModel] | None:
-    annotation = field.annotation
-    candidates = [annotation, *getattr(annotation, "__args__", ())]
-    for candidate in candidates:
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
+def settings_variables() -> set[str]:
+    """The environment variables the settings tree declares (`video_pipeline.settings`)."""
+    return {item.env for item in declared()}
 
 
 def allowed_variable(name: str) -> bool:
