@@ -60,6 +60,7 @@ class PipelineConfig(ConfigurableResource):
     fetch_timeout_seconds: float = 15.0
     allow_loopback_urls: bool = False
     file_root: str | None = None
+    allow_all_files: bool = False
     x264_preset: str = "veryfast"
     work_dir: str | None = None
 
@@ -135,7 +136,8 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             max_source_bytes=settings.max_source_bytes,
             fetch_timeout_seconds=settings.fetch_timeout_seconds,
             allow_loopback_urls=settings.allow_loopback_urls,
-            file_root=str(settings.file_root) if settings.file_root else None,
+            file_root=str(settings.upload_root),
+            allow_all_files=settings.allow_all_files,
             x264_preset=settings.x264_preset,
             work_dir=str(settings.work_dir) if settings.work_dir else None,
         ),

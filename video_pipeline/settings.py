@@ -53,9 +53,11 @@ class Settings(BaseSettings):
     max_source_bytes: int = Field(10_000_000, alias="VIDEO_PIPELINE_MAX_SOURCE_BYTES")
     fetch_timeout_seconds: float = Field(15.0, alias="VIDEO_PIPELINE_FETCH_TIMEOUT")
     allow_loopback_urls: bool = Field(False, alias="VIDEO_PIPELINE_ALLOW_LOOPBACK_URLS")
-    # Where file sources may live; unset allows any local path (fine for a single user's
-    # machine, not for a shared platform).
+    # Where file sources and music must live; unset means `<data_dir>/uploads`.
     file_root: Path | None = Field(None, alias="VIDEO_PIPELINE_FILE_ROOT")
+    # true lets file sources name any file of the server (never /proc, /sys, /dev, /run):
+    # only for a single user's own machine; `services status` warns while it is on.
+    allow_all_files: bool = Field(False, alias="VIDEO_PIPELINE_ALLOW_ALL_FILES")
 
     # Render.
     x264_preset: str = Field("veryfast", alias="VIDEO_PIPELINE_X264_PRESET")
@@ -88,6 +90,11 @@ class Settings(BaseSettings):
                 "or set DATABASE_URL to a Postgres with pgvector."
             )
         return self.database_url
+
+    @property
+    def upload_root(self) -> Path:
+        """Where file sources must lie (`project create` copies local files there)."""
+        return (self.file_root or self.resolved_data_dir / "uploads").expanduser().resolve()
 
     @cached_property
     def resolved_data_dir(self) -> Path:

@@ -28,7 +28,7 @@ from video_pipeline.models import (
 from video_pipeline.resources import DatabaseResource, PipelineConfig
 from video_pipeline.stages.dna_profile import run_dna_profile
 from video_pipeline.stages.embeddings import chunk_documents
-from video_pipeline.stages.research import citation_problems, run_research
+from video_pipeline.stages.research import citation_problems, research_note, run_research
 from video_pipeline.stages.safety import SafetyPolicy, assess, input_texts, script_texts
 from video_pipeline.stages.script import grounding_problems, pacing_problems, run_script
 from video_pipeline.stages.sources import IngestLimits, extract_sources
@@ -59,7 +59,10 @@ def sources(
             max_bytes=pipeline.max_source_bytes,
             timeout_seconds=pipeline.fetch_timeout_seconds,
             allow_loopback=pipeline.allow_loopback_urls,
-            file_root=Path(pipeline.file_root) if pipeline.file_root else None,
+            file_root=None
+            if pipeline.allow_all_files or not pipeline.file_root
+            else Path(pipeline.file_root),
+            speech="openai" if pipeline.provider == "openai" else "offline",
         )
         result = extract_sources(run.project, limits)
     return Output(
@@ -72,7 +75,7 @@ def sources(
             "sources": MetadataValue.md(
                 "\n".join(
                     f"- `{s.source_id}` {s.role} {s.kind} {s.uri or '(inline)'}: "
-                    f"{s.char_count} chars, sha256 `{s.sha256[:12]}`"
+                    f"{s.char_count} chars, sha256 `{s.sha256[:12]}`{research_note(s)}"
                     for s in result.items
                 )
             ),

@@ -13,11 +13,9 @@ from video_pipeline.providers.base import Narration, ProviderError, WordTiming
 from video_pipeline.providers.openai.batching import split_text
 from video_pipeline.providers.openai.calls import Call, Metered, OpenAIProvider
 from video_pipeline.providers.openai.wav import decode_wav, write_wav
+from video_pipeline.stages.validation import OPENAI_VOICES
 
-VOICES = frozenset(
-    {"alloy", "ash", "ballad", "cedar", "coral", "echo", "fable", "marin", "nova", "onyx"}
-    | {"sage", "shimmer", "verse"}
-)
+VOICES = frozenset(OPENAI_VOICES)
 MAX_INPUT_CHARS = 4096
 
 
