@@ -116,7 +116,7 @@ def test_bad_sources_are_refused_with_a_message_naming_them(
 
 def test_unsupported_source_kind() -> None:
     odd = SourceInput.model_construct(id=3, role="material", kind="ftp", uri="x", content=None)  # type: ignore[arg-type]
-    with pytest.raises(PipelineInputError, match=r"source 3 .*has kind .ftp.; use one of text, file, url"):
+    with pytest.raises(PipelineInputError, match=r"source 3 .*has kind .ftp.; use one of"):
         extract_sources(project(odd))
 
 
@@ -184,5 +184,5 @@ def test_file_root_confines_file_sources(tmp_path: Path) -> None:
 
     assert extract_one(material("file", str(inside)), limits) == "Bees make honey from nectar."
     for path in (outside, escape, uploads / ".." / "secret.txt"):
-        with pytest.raises(PipelineInputError, match=f"must be inside the uploads folder {uploads}"):
+        with pytest.raises(PipelineInputError, match=f"inside the uploads folder {uploads}"):
             extract_one(material("file", str(path)), limits)
