@@ -36,7 +36,12 @@ from video_pipeline.stages.validation import (
     refusal,
     source_problems,
 )
-from video_pipeline.text.language import detect, language, language_name, not_language
+from video_pipeline.text.language import (
+    detect,
+    language_name,
+    not_language,
+    supported_languages,
+)
 from video_pipeline.text.normalise import normalise_whitespace
 
 SYSTEM_TREES = (Path("/proc"), Path("/sys"), Path("/dev"), Path("/run"))
@@ -100,9 +105,9 @@ def language_problem(item: ExtractedSource, project_language: str) -> None:
         raise PipelineInputError(f"this is not natural-language text: {reason}")
     if len(item.text) < MIN_DETECT_CHARS:
         return
+    wanted = supported_languages().get(project_language)
     code, confidence = detect(item.text)
-    wanted = language(project_language)
-    if code != wanted.code and confidence >= DETECT_CONFIDENCE:
+    if wanted is not None and code != wanted.code and confidence >= DETECT_CONFIDENCE:
         raise PipelineInputError(
             f"it is {language_name(code)} ({code}); the project's language is "
             f"{wanted.code} ({wanted.name}): give material in {wanted.name}, or set the "

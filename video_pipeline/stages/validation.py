@@ -1,11 +1,13 @@
 """Checking a project as a client wrote it, all at once, before any stage does work.
 
-`validated_project` turns the raw rows (or a CLI request) into a `Project`, or raises one
+`validated_project` turns a request (the CLI's) into a `Project`, or raises one
 `PipelineInputError` that lists every problem it can see without reading a file or the
 network: a missing title, a blank brief, no material, each bad setting with its allowed
 values, an unsupported language or voice, each source with an unknown role or kind, a
 missing URI, an unsupported file type or an inline text over the limit, and the limits on
-counts and lengths. The sources stage then adds every source that cannot be read.
+counts and lengths. For rows inserted by SQL, `loaded_project` refuses only what cannot be
+represented, and the sources stage (the first stage, before any provider) lists every other
+problem together with every source that cannot be read, in one message.
 """
 
 from __future__ import annotations
@@ -249,6 +251,20 @@ def validated_project(
     settings, problems = intake_problems(raw, limits or IntakeLimits(), speech)
     if problems or settings is None:
         raise refusal(problems)
+    return _project(raw, settings)
+
+
+def loaded_project(raw: RawProject) -> Project:
+    """The project as stored, refused only when its rows cannot be represented (invalid
+    settings, an unknown role or kind), then with every problem listed. Other problems are
+    left to the sources stage, which lists them together with every unreadable source."""
+    settings, problems = intake_problems(raw, IntakeLimits())
+    if settings is None or any(s.role not in ROLES or s.kind not in KINDS for s in raw.sources):
+        raise refusal(problems)
+    return _project(raw, settings)
+
+
+def _project(raw: RawProject, settings: ProjectSettings) -> Project:
     return Project(
         id=raw.id,
         owner_id=raw.owner_id,

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import Project, ProjectSettings, ProjectStatus, SourceInput
-from video_pipeline.stages.validation import RawProject, RawSource, validated_project
+from video_pipeline.stages.validation import RawProject, RawSource, loaded_project
 from video_pipeline.storage.tables import project_sources, projects, renders, stage_states
 
 
@@ -61,8 +61,8 @@ def is_project_id(value: str) -> bool:
 
 
 def load_project(engine: sa.Engine, project_id: str) -> Project:
-    """The project as the pipeline sees it; every problem of its rows becomes one
-    PipelineInputError (see `validated_project`)."""
+    """The project as the pipeline sees it; rows that cannot be represented become one
+    PipelineInputError listing every problem (see `loaded_project`)."""
     if not is_project_id(project_id):
         raise PipelineInputError(f"'{project_id}' is not a project id (expected a UUID)")
     with engine.connect() as conn:
@@ -74,7 +74,7 @@ def load_project(engine: sa.Engine, project_id: str) -> Project:
             .where(project_sources.c.project_id == project_id)
             .order_by(project_sources.c.id)
         ).all()
-    return validated_project(
+    return loaded_project(
         RawProject(
             id=str(row.id),
             owner_id=row.owner_id,
