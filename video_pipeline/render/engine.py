@@ -208,7 +208,12 @@ def _narrate_and_caption(
     """Speak each scene, assemble and measure the narration track, draw the captions."""
     narrations = [
         _placed(
-            speech.synthesize(scene.narration, settings.voice, workdir / f"narration_{i:03d}.wav"),
+            speech.synthesize(
+                scene.narration,
+                settings.voice,
+                workdir / f"narration_{i:03d}.wav",
+                settings.language,
+            ),
             workdir / f"narration_{i:03d}.wav",
         )
         for i, scene in enumerate(script.scenes)

@@ -83,6 +83,7 @@ def extract_sources(project: Project, limits: IngestLimits | None = None) -> Sou
                 continue
             item = extract_source(source, limits)
             language_problem(item, project.settings.language)
+            item.language = project.settings.language
         except PipelineInputError as exc:
             problems.append(f"{describe(source)}: {exc}")
             continue
