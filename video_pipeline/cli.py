@@ -56,17 +56,33 @@ def services_down_command() -> None:
     typer.echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
 
 
+def files_readable(settings: Settings) -> str:
+    """Where file sources may be read from, as `services status` shows it."""
+    if settings.allow_all_files:
+        return "any file of the server (VIDEO_PIPELINE_ALLOW_ALL_FILES)"
+    return str(settings.upload_root)
+
+
 @services_app.command("status")
 def services_status_command(as_json: JsonFlag = False) -> None:
-    """Whether each embedded server runs."""
+    """Whether each embedded server runs, and where file sources may be read from."""
     from video_pipeline.services.embedded import services_status
 
-    status = services_status(load_settings().resolved_data_dir)
+    settings = load_settings()
+    status = services_status(settings.resolved_data_dir)
     if as_json:
-        typer.echo(json.dumps(status))
+        typer.echo(json.dumps({**status, "file_root": files_readable(settings)}))
         return
     for name, running in status.items():
         typer.echo(f"{name}: {'running' if running else 'stopped'}")
+    typer.echo(f"file sources: {files_readable(settings)}")
+    if settings.allow_all_files:
+        typer.secho(
+            "warning: VIDEO_PIPELINE_ALLOW_ALL_FILES is on: a project's file source can name "
+            "any file this server can read; turn it off on a shared platform",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     if not all(status.values()):
         raise typer.Exit(code=1)
 

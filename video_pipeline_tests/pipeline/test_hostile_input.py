@@ -10,6 +10,7 @@ unaffected. Most cases stop at the sources stage; the URL cases only ever talk t
 from __future__ import annotations
 
 import base64
+import io
 import os
 import random
 import threading
@@ -22,11 +23,17 @@ from typing import Any, ClassVar
 import pytest
 import sqlalchemy as sa
 from dagster import AssetKey
+from PIL import Image
 
 from video_pipeline.resources import PipelineConfig
 from video_pipeline.samples import DEMO_DIR
 from video_pipeline.storage.object_store import ObjectStore
-from video_pipeline_tests.helpers import execute_request, insert_project_sql, tick_intake
+from video_pipeline_tests.helpers import (
+    execute_request,
+    insert_project_sql,
+    materialization_metadata,
+    tick_intake,
+)
 
 PROSE = (DEMO_DIR / "honeybees.md").read_text("utf-8")
 ARABIC = (
@@ -50,7 +57,7 @@ class Case:
     settings: dict[str, Any] = field(default_factory=dict)
     status: str = "failed"
     loopback: bool = True
-    sources_only: bool = False  # a case within the limits: only the sources stage runs
+    sources_only: bool = False  # a case within the limits: the sources stage succeeds
     secret: str | None = None
 
 
@@ -371,7 +378,9 @@ def test_hostile_input_is_refused_clearly_and_leaves_no_trace(
             instance=instance,
             tags=dict(request.tags),
             raise_on_error=False,
-            asset_selection=[AssetKey("sources")] if case.sources_only else None,
+            # Every case ends at the sources stage, so the run need not plan the later ones
+            # (a selection cannot be combined with another resource, hence the full job).
+            asset_selection=[AssetKey("sources")] if case.loopback else None,
             resources=None if case.loopback else {"pipeline": no_loopback},
         )
 
@@ -456,6 +465,28 @@ def test_injection_attempts_in_accepted_text_are_only_text(
         assert conn.execute(sa.text("SELECT count(*) FROM projects")).scalar_one() > 1
     assert (row.title, row.status) == (title, "done")
     assert any(project_id in key and key.endswith(".mp4") for key in store.list_keys(""))
+    # The UI preview is embedded (it never expires) and every offline call was recorded.
+    preview = materialization_metadata(result, "render")["thumbnail"]
+    prefix = "![thumbnail](data:image/jpeg;base64,"
+    assert preview.startswith(prefix)
+    with Image.open(io.BytesIO(base64.b64decode(preview[len(prefix) : -1]))) as image:
+        assert image.format == "JPEG" and image.width == 240
+    with engine.connect() as conn:
+        usage = conn.execute(
+            sa.text(
+                "SELECT stage, capability, count(*) AS calls, sum(input_units) AS units, "
+                "sum(cost_usd) AS cost FROM provider_usage WHERE project_id = :id "
+                "GROUP BY stage, capability"
+            ),
+            {"id": project_id},
+        ).all()
+    recorded = {(u.stage, u.capability) for u in usage}
+    assert {("research", "content"), ("script", "content"), ("safety_check", "moderation")} <= (
+        recorded
+    )
+    assert {("embeddings", "embeddings"), ("render", "speech"), ("render", "images")} <= recorded
+    assert all(u.calls >= 1 and u.cost == 0 for u in usage)
+    assert all(u.units > 0 for u in usage if u.capability != "images")
 
 
 @pytest.mark.parametrize(
