@@ -13,10 +13,9 @@ import base64
 import io
 import os
 import random
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,6 +30,7 @@ from video_pipeline.storage.object_store import ObjectStore
 from video_pipeline_tests.helpers import (
     execute_request,
     insert_project_sql,
+    local_http_server,
     materialization_metadata,
     tick_intake,
 )
@@ -93,13 +93,8 @@ class _Redirects(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def redirector() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Redirects)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with local_http_server(_Redirects) as base_url:
+        yield base_url
 
 
 def build_cases(uploads: Path, outside: Path, redirector: str) -> list[Case]:
