@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -186,3 +187,35 @@ def test_file_root_confines_file_sources(tmp_path: Path) -> None:
     for path in (outside, escape, uploads / ".." / "secret.txt"):
         with pytest.raises(PipelineInputError, match=f"inside the uploads folder {uploads}"):
             extract_one(material("file", str(path)), limits)
+
+
+def test_system_files_devices_and_pipes_are_refused_even_with_every_file_open(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "null.txt").symlink_to("/dev/null")
+    (tmp_path / "status.txt").symlink_to("/proc/self/status")
+    os.mkfifo(tmp_path / "pipe.txt")
+    unconfined = IngestLimits(file_root=None)
+    for name, message in [
+        ("null.txt", "is a system file"),
+        ("status.txt", "is a system file"),
+        ("pipe.txt", "is not a regular file"),
+    ]:
+        with pytest.raises(PipelineInputError, match=message):
+            extract_one(material("file", str(tmp_path / name)), unconfined)
+
+
+def test_every_bad_source_is_named_in_one_message(tmp_path: Path) -> None:
+    sources = [
+        SourceInput(id=1, role="material", kind="file", uri="/nonexistent/a.txt"),
+        SourceInput(id=2, role="material", kind="url", uri="http://169.254.169.254/"),
+        SourceInput(id=3, role="material", kind="text", content="x" * 1_000_001),
+        SourceInput(id=4, role="material", kind="text", content="Bees make honey."),
+    ]
+    with pytest.raises(PipelineInputError) as raised:
+        extract_sources(project(*sources))
+    message = str(raised.value)
+    assert message.startswith("3 problems to fix: (1) source 3 (inline text) is 1.0 MB")
+    assert "source 1 (file '/nonexistent/a.txt'): file not found" in message
+    assert "source 2 (url 'http://169.254.169.254/'): refused to fetch" in message
+    assert "source 4" not in message
