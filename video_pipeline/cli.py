@@ -57,17 +57,33 @@ def services_down_command() -> None:
     typer.echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
 
 
+def files_readable(settings: Settings) -> str:
+    """Where file sources may be read from, as `services status` shows it."""
+    if settings.ingest.allow_all_files:
+        return "any file of the server (VIDEO_PIPELINE_ALLOW_ALL_FILES)"
+    return str(settings.upload_root)
+
+
 @services_app.command("status")
 def services_status_command(as_json: JsonFlag = False) -> None:
-    """Whether each embedded server runs."""
+    """Whether each embedded server runs, and where file sources may be read from."""
     from video_pipeline.devstack.embedded import services_status
 
-    status = services_status(load_settings().resolved_data_dir)
+    settings = load_settings()
+    status = services_status(settings.resolved_data_dir)
     if as_json:
-        typer.echo(json.dumps(status))
+        typer.echo(json.dumps({**status, "file_root": files_readable(settings)}))
         return
     for name, running in status.items():
         typer.echo(f"{name}: {'running' if running else 'stopped'}")
+    typer.echo(f"file sources: {files_readable(settings)}")
+    if settings.ingest.allow_all_files:
+        typer.secho(
+            "warning: VIDEO_PIPELINE_ALLOW_ALL_FILES is on: a project's file source can name "
+            "any file this server can read; turn it off on a shared platform",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     if not all(status.values()):
         raise typer.Exit(code=1)
 
@@ -133,41 +149,54 @@ def project_create(
     crossfade: Annotated[
         float, typer.Option(help="Seconds each scene blends into the next (0 cuts, max 1.5).")
     ] = 0.0,
+    language: Annotated[str, typer.Option(help="Language of the material and narration.")] = "en",
+    voice: Annotated[
+        str | None,
+        typer.Option(help="An espeak-ng voice of the language (default: its usual voice)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Validate and insert a project; the intake sensor launches its run."""
-    from pydantic import ValidationError
+    """Validate and insert a project; the intake sensor launches its run.
 
-    from video_pipeline.project_request import ProjectRequest, music_source, source_from_argument
+    Local files are copied into the uploads folder, where the pipeline reads them."""
+    from video_pipeline.errors import PipelineInputError
+    from video_pipeline.project_request import project_request, source_from_argument
+    from video_pipeline.stages.validation import RawProject
     from video_pipeline.storage.projects import create_project
 
+    settings = load_settings()
     try:
-        request = ProjectRequest.model_validate(
-            {
-                "owner_id": owner,
-                "title": title,
-                "brief": brief,
-                "settings": {
+        project = project_request(
+            RawProject(
+                id="new",
+                owner_id=owner,
+                title=title,
+                brief=brief,
+                settings={
                     "aspect": aspect,
                     "duration_seconds": duration,
                     "resolution": resolution,
                     "camera_motion": motion,
                     "crossfade_seconds": crossfade,
+                    "language": language,
+                    **({"voice": voice} if voice else {}),
                 },
-                "sources": [source_from_argument(a, "material") for a in source or []]
+                sources=[source_from_argument(a, "material") for a in source or []]
                 + [source_from_argument(a, "reference") for a in reference or []]
-                + ([music_source(music)] if music else []),
-            }
+                + ([source_from_argument(music, "music")] if music else []),
+            ),
+            settings.upload_root,
+            speech=settings.providers.kind,
         )
-    except (ValidationError, ValueError) as exc:
+    except (PipelineInputError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     project_id = create_project(
-        _engine(load_settings()),
-        owner_id=request.owner_id,
-        title=request.title,
-        brief=request.brief,
-        settings=request.settings,
-        sources=request.sources,
+        _engine(settings),
+        owner_id=project.owner_id,
+        title=project.title,
+        brief=project.brief,
+        settings=project.settings,
+        sources=project.sources,
     )
     typer.echo(json.dumps({"id": project_id}) if as_json else project_id)
 

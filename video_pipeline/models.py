@@ -94,6 +94,7 @@ class ExtractedSource(Contract):
     text: str
     sha256: str
     char_count: int
+    language: str = Field("en", description="ISO 639-1 code of the text (the project's)")
 
 
 class Sources(Contract):

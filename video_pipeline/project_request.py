@@ -1,55 +1,51 @@
-"""Validating a new project before it is inserted (the CLI and the demo use this)."""
+"""A new project from the CLI: local files copied into the uploads folder, then checked by
+the same `validated_project` the pipeline uses on rows inserted by SQL."""
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
-
-from video_pipeline.models import ProjectSettings, SourceInput, SourceRole
-from video_pipeline.stages.formats import FORMATS_BY_SUFFIX
-from video_pipeline.stages.sources import MUSIC_TYPES
+from video_pipeline.models import Project
+from video_pipeline.stages.validation import RawProject, RawSource, SpeechEngine, validated_project
 
 
-class ProjectRequest(BaseModel):
-    owner_id: str = Field(min_length=1, max_length=200)
-    title: str = Field(min_length=1, max_length=300)
-    brief: str = Field(min_length=1, max_length=20_000)
-    settings: ProjectSettings = ProjectSettings()
-    sources: list[SourceInput] = []
+def upload(path: Path, root: Path) -> Path:
+    """Copy `path` into `root/<first 16 hex digits of its sha256>/<name>` (idempotent);
+    a file already inside `root` stays where it is."""
+    resolved, root = path.expanduser().resolve(), root.resolve()
+    if resolved.is_relative_to(root):
+        return resolved
+    digest = hashlib.sha256()
+    with resolved.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    target = root / digest.hexdigest()[:16] / resolved.name
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(resolved, target)
+    return target
 
-    @field_validator("title", "brief", "owner_id")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be blank")
-        return value.strip()
 
-
-def source_from_argument(argument: str, role: SourceRole) -> SourceInput:
-    """`@text` is inline text, `http(s)://…` a URL, anything else a local file path."""
+def source_from_argument(argument: str, role: str) -> RawSource:
+    """`@text` is inline text, `http(s)://…` a URL, anything else a local file."""
     if argument.startswith("@"):
-        if not argument[1:].strip():
-            raise ValueError("an inline @text source is empty")
-        return SourceInput(id=0, role=role, kind="text", content=argument[1:])
+        return RawSource(id=0, role=role, kind="text", content=argument[1:])
     if argument.startswith(("http://", "https://")):
-        return SourceInput(id=0, role=role, kind="url", uri=argument)
-    path = Path(argument).expanduser().resolve()
+        return RawSource(id=0, role=role, kind="url", uri=argument)
+    path = Path(argument).expanduser()
     if not path.is_file():
         raise ValueError(f"source file {argument} does not exist")
-    if path.suffix.lower() not in FORMATS_BY_SUFFIX:
-        raise ValueError(
-            f"source file {argument} has an unsupported type '{path.suffix}': use one of "
-            + ", ".join(sorted(FORMATS_BY_SUFFIX))
-        )
-    return SourceInput(id=0, role=role, kind="file", uri=str(path))
+    return RawSource(id=0, role=role, kind="file", uri=str(path.resolve()))
 
 
-def music_source(argument: str) -> SourceInput:
-    """A background music track: a local audio file."""
-    path = Path(argument).expanduser().resolve()
-    if not path.is_file():
-        raise ValueError(f"music file {argument} does not exist")
-    if path.suffix.lower() not in MUSIC_TYPES:
-        raise ValueError(f"music file {argument} must be one of {', '.join(MUSIC_TYPES)}")
-    return SourceInput(id=0, role="music", kind="file", uri=str(path))
+def project_request(raw: RawProject, root: Path, speech: SpeechEngine | None = None) -> Project:
+    """The checked project (sources numbered as their rows will be), its files then copied
+    into the uploads folder `root`: nothing refused is copied."""
+    numbered = [s.model_copy(update={"id": i}) for i, s in enumerate(raw.sources, 1)]
+    project = validated_project(raw.model_copy(update={"sources": numbered}), speech=speech)
+    for source in project.sources:
+        if source.kind == "file" and source.uri:
+            source.uri = str(upload(Path(source.uri), root))
+    return project

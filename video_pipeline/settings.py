@@ -53,6 +53,20 @@ class Settings:
     def resolved_data_dir(self) -> Path:
         return self.devstack.resolved_data_dir
 
+    @property
+    def upload_root(self) -> Path:
+        """Where file sources must lie (`project create` copies local files there)."""
+        return self.ingest.root or self.resolved_data_dir / "uploads"
+
+    def with_upload_root(self) -> Settings:
+        """An unset file root is the uploads folder under the data folder."""
+        if self.ingest.file_root is not None:
+            return self
+        root = str(self.resolved_data_dir / "uploads")
+        return replace(
+            self, ingest=IngestResource(**{**self.ingest.model_dump(), "file_root": root})
+        )
+
     def require_database_url(self) -> str:
         return self.database.require_url()
 
@@ -101,7 +115,7 @@ def load_settings(
     settings = Settings(
         **load_sections(_sections(), source, secrets_as_env_vars=secrets_as_env_vars)
     )
-    return settings.with_embedded_services()
+    return settings.with_upload_root().with_embedded_services()
 
 
 def _sections() -> dict[str, type[BaseModel]]:

@@ -4,6 +4,10 @@ execute the runs it requests through the real job on the real instance."""
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import sqlalchemy as sa
@@ -86,3 +90,17 @@ def materialization_metadata(result: Any, asset: str) -> dict[str, Any]:
             if materialization.asset_key.path[-1] == asset:
                 return {k: v.value for k, v in materialization.metadata.items()}
     raise AssertionError(f"no materialization of {asset}")
+
+
+@contextmanager
+def local_http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Base URL of a server on 127.0.0.1 answering with `handler`, stopped on exit."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

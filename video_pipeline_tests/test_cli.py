@@ -62,7 +62,7 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert "Usage:" in result.stdout
 
 
-def test_project_create_list_show(stack: dict[str, str], tmp_path: Path) -> None:
+def test_project_create_list_show(stack: dict[str, str], engine: sa.Engine, tmp_path: Path) -> None:
     notes = tmp_path / "notes.md"
     notes.write_text("# Bees\n\nHoneybees dance to tell each other where flowers are.\n")
     created = cli(
@@ -89,6 +89,14 @@ def test_project_create_list_show(stack: dict[str, str], tmp_path: Path) -> None
         "--json",
     )
     project_id = json.loads(created.stdout)["id"]
+    with engine.connect() as conn:
+        uri = conn.execute(
+            sa.text("SELECT uri FROM project_sources WHERE project_id = :id AND kind = 'file'"),
+            {"id": project_id},
+        ).scalar_one()
+    uploaded = Path(uri)
+    assert uploaded.is_relative_to(Path(stack["VIDEO_PIPELINE_DATA_DIR"]).resolve() / "uploads")
+    assert uploaded.read_bytes() == notes.read_bytes()
 
     shown = json.loads(cli("project", "show", project_id, "--json").stdout)
     assert shown["id"] == project_id
@@ -111,7 +119,10 @@ def test_project_create_list_show(stack: dict[str, str], tmp_path: Path) -> None
     [
         (["--brief", "   "], "brief"),
         (["--brief", "ok", "--source", "/no/such/file.txt"], "does not exist"),
-        (["--brief", "ok", "--source", __file__], "unsupported type"),
+        (["--brief", "ok", "--source", __file__], "unsupported file type '.py'"),
+        (["--brief", "ok", "--language", "xx"], "'xx' is not supported; use one of"),
+        (["--brief", "ok", "--voice", "de"], "'de' speaks de, not the project's language en"),
+        (["--brief", "ok", "--voice", "alloy"], "'alloy' is an OpenAI voice"),
         (["--brief", "ok", "--aspect", "4:3"], "aspect"),
         (["--brief", "ok", "--duration", "1"], "duration"),
         (["--brief", "ok", "--motion", "spin"], "camera_motion"),

@@ -30,7 +30,7 @@ from video_pipeline.models import (
 from video_pipeline.resources import DatabaseResource, IngestResource, ProvidersResource
 from video_pipeline.stages.dna_profile import run_dna_profile
 from video_pipeline.stages.embeddings import chunk_documents, summarise
-from video_pipeline.stages.research import citation_problems, run_research
+from video_pipeline.stages.research import citation_problems, research_note, run_research
 from video_pipeline.stages.safety import SafetyPolicy, assess, input_texts, script_texts
 from video_pipeline.stages.script import grounding_problems, pacing_problems, run_script
 from video_pipeline.stages.sources import extract_sources
@@ -57,7 +57,7 @@ def sources(
     ingest: IngestResource,
 ) -> Output[Sources]:
     with tracked_stage(context, db.engine, providers, "sources") as run:
-        result = extract_sources(run.project, ingest)
+        result = extract_sources(run.project, ingest, speech=providers.kind)
     return Output(
         result,
         data_version=_version(result),
@@ -68,7 +68,7 @@ def sources(
             "sources": MetadataValue.md(
                 "\n".join(
                     f"- `{s.source_id}` {s.role} {s.kind} {s.uri or '(inline)'}: "
-                    f"{s.char_count} chars, sha256 `{s.sha256[:12]}`"
+                    f"{s.char_count} chars, sha256 `{s.sha256[:12]}`{research_note(s)}"
                     for s in result.items
                 )
             ),

@@ -14,6 +14,7 @@ from dagster import (
 )
 from pydantic import BaseModel
 
+from video_pipeline.assets.preview import preview_markdown
 from video_pipeline.assets.stage_asset import stage_asset
 from video_pipeline.assets.tracking import StageRun, tracked_stage
 from video_pipeline.models import Project, ProjectSettings, RenderResult, Script
@@ -101,7 +102,7 @@ def render(
         else:
             problems = []
             context.log.info("script and settings unchanged since the last render: reusing it")
-        thumbnail_url = store.presigned_url(key_from_uri(result.thumbnail_uri)[1])
+        thumbnail = preview_markdown(store.read_bytes(key_from_uri(result.thumbnail_uri)[1]))
     yield Output(
         result,
         data_version=DataVersion(input_hash),
@@ -115,7 +116,7 @@ def render(
             "encode_seconds": MetadataValue.float(round(result.encode_seconds, 2)),
             "realtime_factor": MetadataValue.float(round(result.realtime_factor, 2)),
             "reused_previous_render": reused,
-            "thumbnail": MetadataValue.md(f"![thumbnail]({thumbnail_url})"),
+            "thumbnail": MetadataValue.md(thumbnail),
             **run.usage.metadata(),
         },
     )

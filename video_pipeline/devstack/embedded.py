@@ -24,6 +24,7 @@ from video_pipeline.devstack.postgres import (
 from video_pipeline.devstack.s3 import process_alive, start_s3, stop_process
 
 STATE_FILE = "services.json"
+AWS_CONFIG = "aws-config"
 DEFAULT_BUCKET = "video-pipeline"
 
 
@@ -53,6 +54,7 @@ class ServicesState(BaseModel):
             "AWS_DEFAULT_REGION": self.region,
             "AWS_ENDPOINT_URL_S3": self.s3_url,
             "VIDEO_PIPELINE_BUCKET": self.bucket,
+            "AWS_CONFIG_FILE": str(data_dir / AWS_CONFIG),
         }
 
 
@@ -86,8 +88,19 @@ def services_up(data_dir: Path, dagster_yaml: Path | None = None) -> ServicesSta
         s3_secret_key=secret,
     )
     (data_dir / STATE_FILE).write_text(state.model_dump_json(indent=2))
+    write_aws_config(data_dir / AWS_CONFIG, state.region)
     _prepare_dagster_home(data_dir / "dagster_home", dagster_yaml)
     return state
+
+
+def write_aws_config(path: Path, region: str) -> None:
+    """An AWS config file under which any boto3 client or the AWS CLI talks to the embedded
+    S3 as it expects: SigV4 signatures (also for presigned URLs, which default to SigV2 in
+    some clients) and path-style addressing (the server has no per-bucket host names)."""
+    path.write_text(
+        f"[default]\nregion = {region}\n"
+        "s3 =\n    signature_version = s3v4\n    addressing_style = path\n"
+    )
 
 
 def _prepare_dagster_home(home: Path, dagster_yaml: Path | None) -> None:

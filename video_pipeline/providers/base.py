@@ -83,7 +83,11 @@ class EmbeddingProvider(Protocol):
 class SpeechProvider(Protocol):
     name: str
 
-    def synthesize(self, text: str, voice: str, out_path: Path) -> Narration: ...
+    def synthesize(
+        self, text: str, voice: str, out_path: Path, language: str | None = None
+    ) -> Narration:
+        """Speak `text` with `voice`; `language` (ISO 639-1) is the text's language."""
+        ...
 
 
 class ImageProvider(Protocol):

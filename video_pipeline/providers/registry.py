@@ -47,16 +47,18 @@ def build_providers(
     from video_pipeline.providers.offline.content import OfflineContent
     from video_pipeline.providers.offline.embeddings import HashingEmbeddings
     from video_pipeline.providers.offline.images import TitleCardImages
+    from video_pipeline.providers.offline.metering import metered
     from video_pipeline.providers.offline.moderation import LexiconModeration
     from video_pipeline.providers.offline.speech import EspeakSpeech
 
-    return Providers(
+    offline = Providers(
         content=OfflineContent(),
         moderation=LexiconModeration(),
         embeddings=HashingEmbeddings(),
         speech=EspeakSpeech(rate_wpm=speech_words_per_minute or DEFAULT_SPEECH_WPM),
         images=TitleCardImages(),
     )
+    return metered(offline, usage_sink)
 
 
 def build_embedder(settings: ProviderSettings) -> EmbeddingProvider:

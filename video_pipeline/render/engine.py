@@ -205,7 +205,7 @@ def _fitted_narration(
     script: Script, settings: ProjectSettings, speech: SpeechProvider, job: _Job
 ) -> tuple[list[Narration], LengthFit]:
     """The narration of the scenes kept, at the tempo that fits the length asked for."""
-    narrations = speak_scenes(script, settings.voice, speech, job.workdir)
+    narrations = speak_scenes(script, settings.voice, settings.language, speech, job.workdir)
     fit = fit_length(
         [
             SceneSpeech(n.duration_seconds, len(n.words), droppable=scene.kind == "body")

@@ -27,13 +27,13 @@ LOUDNESS_SETTLED_LU = 0.3
 
 
 def speak_scenes(
-    script: Script, voice: str, speech: SpeechProvider, workdir: Path
+    script: Script, voice: str, language: str, speech: SpeechProvider, workdir: Path
 ) -> list[Narration]:
     """One narration WAV per scene, at the fixed name `narration_NNN.wav` the render reads."""
     narrations = []
     for i, scene in enumerate(script.scenes):
         expected = workdir / f"narration_{i:03d}.wav"
-        narration = speech.synthesize(scene.narration, voice, expected)
+        narration = speech.synthesize(scene.narration, voice, expected, language)
         copy_if_elsewhere(narration.audio_path, expected)
         narrations.append(narration.model_copy(update={"audio_path": expected}))
     return narrations

@@ -5,12 +5,31 @@ from __future__ import annotations
 from collections import Counter
 
 from video_pipeline.errors import PipelineInputError
-from video_pipeline.models import MAX_FACTS, MIN_FACTS, Research, Sources
+from video_pipeline.models import MAX_FACTS, MIN_FACTS, ExtractedSource, Research, Sources
 from video_pipeline.providers.base import ContentProvider
 from video_pipeline.text.words import contains, support
 
 PARAPHRASE_SUPPORT = 0.7
 """A fact that is not a verbatim quote needs this share of its content words in the span."""
+RESEARCH_CHARS = 500_000
+"""Research reads at most this many characters of each material source (about 80,000 words:
+a long book). It keeps research time and memory bounded for any source within the limits;
+citations stay valid because the text read is a prefix of the source."""
+
+
+def research_note(source: ExtractedSource) -> str:
+    """A note for a source research reads only in part, or an empty string."""
+    if source.role != "material" or source.char_count <= RESEARCH_CHARS:
+        return ""
+    return f" (research reads its first {RESEARCH_CHARS:,} characters only)"
+
+
+def _research_part(source: ExtractedSource) -> ExtractedSource:
+    if source.char_count <= RESEARCH_CHARS:
+        return source
+    cut = source.text.rfind(" ", 0, RESEARCH_CHARS)
+    text = source.text[: cut if cut > 0 else RESEARCH_CHARS]
+    return source.model_copy(update={"text": text, "char_count": len(text)})
 
 
 def run_research(sources: Sources, provider: ContentProvider) -> Research:
@@ -21,7 +40,7 @@ def run_research(sources: Sources, provider: ContentProvider) -> Research:
             "source with role 'material' (text, a file or a URL about the subject). Reference "
             "sources only describe the creator's style."
         )
-    return provider.research(sources.brief, material)
+    return provider.research(sources.brief, [_research_part(s) for s in material])
 
 
 def citation_problems(research: Research, sources: Sources) -> list[str]:

@@ -1,8 +1,15 @@
-"""The sources stage: extract normalised text, with a hash, from each of a project's sources."""
+"""The sources stage: extract normalised text, with a hash, from each of a project's sources.
+
+Every source is tried, and every one that cannot be used is named in one refusal: files
+outside the uploads root, URLs that are refused or fail, text that is not language or not in
+the project's language, and sizes over the limits.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -12,6 +19,7 @@ from pydantic import Field
 from video_pipeline.config import setting
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import ExtractedSource, Project, SourceInput, Sources
+from video_pipeline.samples import DEMO_DIR
 from video_pipeline.stages.fetch import FetchLimits, fetch
 from video_pipeline.stages.formats import (
     FORMATS_BY_CONTENT_TYPE,
@@ -19,7 +27,30 @@ from video_pipeline.stages.formats import (
     Document,
     convert,
 )
+from video_pipeline.stages.validation import (
+    MUSIC_TYPES,
+    IntakeLimits,
+    SpeechEngine,
+    describe,
+    intake_problems,
+    megabytes,
+    raw_project,
+    refusal,
+    source_problems,
+)
+from video_pipeline.text.language import (
+    detect,
+    language_name,
+    not_language,
+    supported_languages,
+)
 from video_pipeline.text.normalise import normalise_whitespace
+
+SYSTEM_TREES = (Path("/proc"), Path("/sys"), Path("/dev"), Path("/run"))
+"""Never read, whatever the root: kernel and device files are not documents."""
+MIN_DETECT_CHARS = 200
+"""Shorter texts are not judged for their language: identification is unreliable there."""
+DETECT_CONFIDENCE = 0.8
 
 
 class IngestLimits(Config):
@@ -38,58 +69,95 @@ class IngestLimits(Config):
         "allow URL sources on 127.0.0.0/8 (tests); private, link-local and metadata addresses "
         "are always refused",
     )
-    base_dir: str | None = Field(default=None, description="where relative file paths are resolved")
+    base_dir: str | None = Field(default=None, description="where relative file paths resolve")
     file_root: str | None = setting(
         "VIDEO_PIPELINE_FILE_ROOT",
         None,
-        "when set, `file` sources (and music) must lie inside this folder; set it on a shared "
-        "platform so a project cannot read other files of the server",
+        "where `file` sources and music must lie; unset: `uploads/` under "
+        "`VIDEO_PIPELINE_DATA_DIR` (`project create` copies local files there)",
     )
+    allow_all_files: bool = setting(
+        "VIDEO_PIPELINE_ALLOW_ALL_FILES",
+        False,
+        "`true` lets file sources name any file of the server (never /proc, /sys, /dev, /run): "
+        "only for a single user's own machine; `services status` warns while it is on",
+    )
+    intake: IntakeLimits = IntakeLimits()
+
+    @property
+    def root(self) -> Path | None:
+        """Where file sources must lie; None opens the whole filesystem."""
+        return None if self.allow_all_files or not self.file_root else Path(self.file_root)
+
+    @property
+    def base(self) -> Path | None:
+        return Path(self.base_dir) if self.base_dir else None
 
 
-def extract_sources(project: Project, limits: IngestLimits | None = None) -> Sources:
-    """Extract every source of `project`; the first bad source stops with a message naming it."""
+def extract_sources(
+    project: Project, limits: IngestLimits | None = None, speech: SpeechEngine | None = None
+) -> Sources:
+    """Extract every source of `project`; every bad source is named in one refusal.
+
+    `speech` is the engine that will speak the voice, so an unknown voice is named here.
+    """
     limits = limits or IngestLimits()
-    if not project.title.strip():
-        raise PipelineInputError(f"Project {project.id} has no title: give the video a title.")
-    if not project.brief.strip():
-        raise PipelineInputError(
-            f"Project {project.id} has an empty brief: describe in a sentence or two "
-            "what the video should be about."
-        )
+    raw = raw_project(project)
+    _settings, problems = intake_problems(raw, limits.intake, speech)
+    statically_bad = {s.id for s in raw.sources if source_problems(s, limits.intake)}
     items = []
+    total = 0
     for source in project.sources:
+        if source.id in statically_bad:
+            continue
         try:
             if source.role == "music":
                 check_music(source, limits)
-            else:
-                items.append(extract_source(source, limits))
+                continue
+            item = extract_source(source, limits)
+            language_problem(item, project.settings.language)
+            item.language = project.settings.language
         except PipelineInputError as exc:
-            raise PipelineInputError(f"{describe(source)}: {exc}") from exc
+            problems.append(f"{describe(source)}: {exc}")
+            continue
+        total += len(item.text.encode("utf-8"))
+        items.append(item)
+    if total > limits.intake.max_total_bytes:
+        problems.append(
+            f"the sources' text adds up to {megabytes(total)}; the limit for a project is "
+            f"{megabytes(limits.intake.max_total_bytes)}"
+        )
+    if problems:
+        raise refusal(list(dict.fromkeys(problems)))
     return Sources(project_id=project.id, brief=normalise_whitespace(project.brief), items=items)
 
 
-MUSIC_TYPES = (".mp3", ".wav", ".m4a", ".aac", ".ogg", ".opus", ".flac")
+def language_problem(item: ExtractedSource, project_language: str) -> None:
+    """Refuse text that is not natural language, or clearly in another language."""
+    reason = not_language(item.text)
+    if reason:
+        raise PipelineInputError(f"this is not natural-language text: {reason}")
+    if len(item.text) < MIN_DETECT_CHARS:
+        return
+    wanted = supported_languages().get(project_language)
+    code, confidence = detect(item.text)
+    if wanted is not None and code != wanted.code and confidence >= DETECT_CONFIDENCE:
+        raise PipelineInputError(
+            f"it is {language_name(code)} ({code}); the project's language is "
+            f"{wanted.code} ({wanted.name}): give material in {wanted.name}, or set the "
+            f"project's language to {code}"
+        )
 
 
 def check_music(source: SourceInput, limits: IngestLimits) -> None:
-    """Music is not text: it only has to be a readable local audio file for the render."""
+    """Music is not text: it only has to be a readable audio file inside the root."""
     if source.kind != "file" or not source.uri:
         raise PipelineInputError("background music must be a local audio file (kind 'file')")
-    path = _inside_root(Path(source.uri), limits)
+    path = readable_file(_local_path(source.uri, limits), limits)
     if path.suffix.lower() not in MUSIC_TYPES:
         raise PipelineInputError(
             f"background music must be one of {', '.join(MUSIC_TYPES)}, not '{path.suffix}'"
         )
-    if not path.is_file():
-        raise PipelineInputError(f"music file not found: {path}")
-
-
-def describe(source: SourceInput) -> str:
-    """How a message names a source, e.g. "Source 3 (file notes.pdf)"."""
-    if source.kind == "text":
-        return f"Source {source.id} (inline text)"
-    return f"Source {source.id} ({source.kind} {source.uri})"
 
 
 def extract_source(source: SourceInput, limits: IngestLimits) -> ExtractedSource:
@@ -124,37 +192,63 @@ def _required_uri(source: SourceInput) -> str:
     return source.uri.strip()
 
 
-def _inside_root(path: Path, limits: IngestLimits) -> Path:
-    """Refuse a file outside the configured root, symlinks and `..` resolved first."""
-    if limits.file_root is None:
-        return path
-    resolved, root = path.resolve(), Path(limits.file_root).resolve()
-    if not resolved.is_relative_to(root):
+def _local_path(uri: str, limits: IngestLimits) -> Path:
+    """The path a file source names; `file://` URIs with a remote host are refused."""
+    if uri.lower().startswith("file:"):
+        parsed = urlparse(uri)
+        if parsed.netloc not in ("", "localhost"):
+            raise PipelineInputError("a file:// URI must name a local file (no host)")
+        path = Path(unquote(parsed.path))
+    else:
+        path = Path(uri)
+    if not path.is_absolute():
+        path = (limits.base or limits.root or Path.cwd()) / path
+    return path
+
+
+def readable_file(path: Path, limits: IngestLimits) -> Path:
+    """The fully resolved `path` (symlinks and `..` followed), when it is a regular file
+    inside the root and outside the system trees; the refusal names the root."""
+    resolved = Path(os.path.realpath(path))
+    roots = [limits.root.resolve(), DEMO_DIR.resolve()] if limits.root else []
+    if roots and not any(resolved.is_relative_to(root) for root in roots):
         raise PipelineInputError(
-            f"file sources must be inside {root}; {path} is not: upload the file there"
+            f"file sources must be inside the uploads folder {roots[0]}; {path} is not "
+            "(symlinks and '..' are resolved first): upload the file there"
+        )
+    if any(resolved.is_relative_to(tree) for tree in SYSTEM_TREES):
+        raise PipelineInputError(f"{path} is a system file, not a document")
+    try:
+        mode = resolved.stat().st_mode
+    except OSError as exc:
+        raise PipelineInputError(f"file not found: {path}") from exc
+    if not stat.S_ISREG(mode):
+        raise PipelineInputError(
+            f"{path} is not a regular file (a directory, device, socket or pipe)"
         )
     return resolved
 
 
 def _from_file(uri: str, limits: IngestLimits) -> Document:
-    path = Path(unquote(urlparse(uri).path)) if uri.startswith("file://") else Path(uri)
-    if not path.is_absolute() and limits.base_dir is not None:
-        path = Path(limits.base_dir) / path
-    path = _inside_root(path, limits)
+    path = _local_path(uri, limits)
     fmt = FORMATS_BY_SUFFIX.get(path.suffix.lower())
     if fmt is None:
         raise PipelineInputError(
             f"unsupported file type {path.suffix or '(no extension)'!r}; "
             f"supported: {', '.join(sorted(FORMATS_BY_SUFFIX))}"
         )
-    if not path.is_file():
-        raise PipelineInputError(f"file not found: {path}")
-    if path.stat().st_size > limits.max_bytes:
+    resolved = readable_file(path, limits)
+    # O_NONBLOCK: a FIFO swapped in after the check must not hang the open.
+    fd = os.open(resolved, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PipelineInputError(f"{path} is not a regular file")
+        data = handle.read(limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:
         raise PipelineInputError(
-            f"the file is too large ({path.stat().st_size / 1_000_000:.1f} MB; "
-            f"the limit is {limits.max_bytes / 1_000_000:g} MB)"
+            f"the file is too large: the limit for a file is {megabytes(limits.max_bytes)}"
         )
-    return convert(path.read_bytes(), fmt)
+    return convert(data, fmt)
 
 
 def _from_url(uri: str, limits: IngestLimits) -> Document:

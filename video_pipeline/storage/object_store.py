@@ -83,6 +83,10 @@ class ObjectStore(Config):
         for key in keys:
             client.delete_object(Bucket=self.bucket, Key=key)
 
+    def read_bytes(self, key: str) -> bytes:
+        """A small object's content (e.g. a thumbnail), read into memory."""
+        return bytes(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
     def presigned_url(self, key: str, expires_seconds: int = 3600) -> str:
         return str(
             self.client.generate_presigned_url(

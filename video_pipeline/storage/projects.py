@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import ValidationError
 
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import Project, ProjectSettings, SourceInput
+from video_pipeline.stages.validation import RawProject, RawSource, loaded_project
 from video_pipeline.storage.ledger import Ledger, StageState
 from video_pipeline.storage.tables import project_sources, projects, renders, stage_states
 
@@ -62,7 +62,8 @@ def is_project_id(value: str) -> bool:
 
 
 def load_project(engine: sa.Engine, project_id: str) -> Project:
-    """The project as the pipeline sees it; bad settings become a PipelineInputError."""
+    """The project as the pipeline sees it; rows that cannot be represented become one
+    PipelineInputError listing every problem (see `loaded_project`)."""
     if not is_project_id(project_id):
         raise PipelineInputError(f"'{project_id}' is not a project id (expected a UUID)")
     with engine.connect() as conn:
@@ -74,30 +75,18 @@ def load_project(engine: sa.Engine, project_id: str) -> Project:
             .where(project_sources.c.project_id == project_id)
             .order_by(project_sources.c.id)
         ).all()
-    try:
-        settings = ProjectSettings.model_validate(row.settings or {})
-    except ValidationError as exc:
-        raise PipelineInputError(f"project settings are invalid: {_explain(exc)}") from exc
-    try:
-        sources = [
-            SourceInput(id=s.id, role=s.role, kind=s.kind, uri=s.uri, content=s.content)
-            for s in source_rows
-        ]
-    except ValidationError as exc:
-        raise PipelineInputError(f"a project source is invalid: {_explain(exc)}") from exc
-    return Project(
-        id=str(row.id),
-        owner_id=row.owner_id,
-        title=row.title,
-        brief=row.brief,
-        settings=settings,
-        sources=sources,
-    )
-
-
-def _explain(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}" for err in exc.errors()
+    return loaded_project(
+        RawProject(
+            id=str(row.id),
+            owner_id=row.owner_id,
+            title=row.title,
+            brief=row.brief,
+            settings=row.settings or {},
+            sources=[
+                RawSource(id=s.id, role=s.role, kind=s.kind, uri=s.uri, content=s.content)
+                for s in source_rows
+            ],
+        )
     )
 
 

@@ -7,7 +7,8 @@ import unicodedata
 
 import yake
 
-_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?(?:[.,][0-9]+)*")
+# Letters of any script (the text is folded first), digits, inner apostrophes, decimals.
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?(?:[.,][0-9]+)*")
 
 _STOPWORD_TEXT = """
     a about above after again against all also am an and any are aren't as at be because been
@@ -42,15 +43,18 @@ def content_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in STOPWORDS and len(w) > 1]
 
 
-def keywords(text: str, top: int, max_ngram: int = 2) -> list[tuple[str, float]]:
+def keywords(
+    text: str, top: int, max_ngram: int = 2, language: str = "en"
+) -> list[tuple[str, float]]:
     """Key phrases by YAKE, best first, with a weight in (0, 1] (1 for the best).
 
     Word forms of an earlier phrase ("hives" after "hive") are dropped; phrases that share
-    only some words with a better one ("bees" after "worker bees") are kept.
+    only some words with a better one ("bees" after "worker bees") are kept. `language` is
+    YAKE's stopword list ("noLang" for none).
     """
     if not text.strip():
         return []
-    extractor = yake.KeywordExtractor(lan="en", n=max_ngram, top=top * 2, dedupLim=0.7)
+    extractor = yake.KeywordExtractor(lan=language, n=max_ngram, top=top * 2, dedupLim=0.7)
     seen: set[frozenset[str]] = set()
     ranked: list[str] = []
     for phrase, _score in extractor.extract_keywords(text):

@@ -199,7 +199,9 @@ def test_background_music_is_mixed_under_the_voice(
 ) -> None:
     from video_pipeline.render.binaries import ffmpeg_path
 
-    music = tmp_path / "music.wav"
+    uploads = Path(stack["VIDEO_PIPELINE_DATA_DIR"]) / "uploads"  # where file sources live
+    uploads.mkdir(exist_ok=True)
+    music = uploads / "music.wav"
     subprocess.run(
         [
             str(ffmpeg_path()),

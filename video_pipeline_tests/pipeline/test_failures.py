@@ -31,7 +31,7 @@ def _stored_stages(engine: sa.Engine, project_id: str) -> set[str]:
 @pytest.mark.parametrize(
     ("brief", "source", "expected"),
     [
-        ("A video.", {"kind": "file", "uri": "/nonexistent/notes.txt"}, "file not found"),
+        ("A video.", {"kind": "file", "uri": "/nonexistent/notes.txt"}, "uploads folder"),
         ("A video.", {"kind": "file", "uri": __file__}, "unsupported"),
         ("   ", {"kind": "text", "content": "Bees dance to share where food is."}, "brief"),
         ("A video.", {"kind": "url", "uri": f"http://127.0.0.1:{_closed_port()}/x"}, "unreachable"),
@@ -124,5 +124,7 @@ def test_invalid_settings_written_by_another_service_fail_clearly(
 
     row = stopped_project(engine, project_id, result)
     assert row.status == "failed"
-    assert row.status_detail.startswith("sources: project settings are invalid")
-    assert "aspect" in row.status_detail and "duration_seconds" in row.status_detail
+    assert row.status_detail.startswith("sources: 2 problems to fix: (1) setting aspect: ")
+    assert "(2) setting duration_seconds: Input should be greater than or equal to 5" in (
+        row.status_detail
+    )

@@ -3,10 +3,9 @@ HTTP server for the URL sources."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from video_pipeline.samples import DEMO_DIR, demo_project
 from video_pipeline.stages.dna_profile import run_dna_profile
 from video_pipeline.stages.research import run_research
 from video_pipeline.stages.sources import extract_sources
+from video_pipeline_tests.helpers import local_http_server
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -91,10 +91,5 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def local_server() -> Iterator[str]:
     """Base URL of a server on 127.0.0.1 serving `_ROUTES` (and /slow, which answers late)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with local_http_server(_Handler) as base_url:
+        yield base_url

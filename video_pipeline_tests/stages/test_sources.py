@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -100,23 +101,23 @@ def test_redirects_to_allowed_addresses_are_followed(local_server: str) -> None:
     [
         (material("file", "/nonexistent/notes.txt"), "file not found: /nonexistent/notes.txt"),
         (material("file", "/tmp/report.docx"), "unsupported file type '.docx'"),
-        (material("text", content=" \n\t "), "the source is empty"),
-        (material("text"), "the source is empty"),
-        (material("file"), "a file source needs a uri"),
+        (material("text", content=" \n\t "), "(inline text) is empty"),
+        (material("text"), "(inline text) is empty"),
+        (material("file"), "(file '') needs a uri"),
         (material("url", "ftp://example.com/a.txt"), "is not an http or https URL"),
     ],
 )
 def test_bad_sources_are_refused_with_a_message_naming_them(
     source: SourceInput, message: str
 ) -> None:
-    with pytest.raises(PipelineInputError, match=r"^Source 7 ") as raised:
+    with pytest.raises(PipelineInputError, match=r"^source 7 ") as raised:
         extract_sources(project(source))
     assert message in str(raised.value)
 
 
 def test_unsupported_source_kind() -> None:
     odd = SourceInput.model_construct(id=3, role="material", kind="ftp", uri="x", content=None)  # type: ignore[arg-type]
-    with pytest.raises(PipelineInputError, match=r"Source 3 .*unsupported source kind 'ftp'"):
+    with pytest.raises(PipelineInputError, match=r"source 3 .*has kind .ftp.; use one of"):
         extract_sources(project(odd))
 
 
@@ -136,10 +137,12 @@ def test_file_larger_than_the_limit(tmp_path: Path) -> None:
 
 def test_empty_brief_and_title_are_refused() -> None:
     text = material("text", content="Bees make honey.")
-    with pytest.raises(PipelineInputError, match="empty brief"):
+    with pytest.raises(PipelineInputError, match="the brief is empty"):
         extract_sources(project(text, brief="   "))
     with pytest.raises(PipelineInputError, match="no title"):
         extract_sources(project(text, title=""))
+    with pytest.raises(PipelineInputError, match=r"^2 problems to fix: \(1\) .*no title.*\(2\)"):
+        extract_sources(project(text, title="", brief=" "))
 
 
 @pytest.mark.parametrize(
@@ -152,7 +155,7 @@ def test_empty_brief_and_title_are_refused() -> None:
     ],
 )
 def test_url_failures(local_server: str, path: str, message: str) -> None:
-    with pytest.raises(PipelineInputError, match=r"^Source 7 \(url http") as raised:
+    with pytest.raises(PipelineInputError, match=r"^source 7 \(url .http") as raised:
         extract_sources(project(material("url", local_server + path)), LOCAL)
     assert message in str(raised.value)
 
@@ -182,5 +185,37 @@ def test_file_root_confines_file_sources(tmp_path: Path) -> None:
 
     assert extract_one(material("file", str(inside)), limits) == "Bees make honey from nectar."
     for path in (outside, escape, uploads / ".." / "secret.txt"):
-        with pytest.raises(PipelineInputError, match="file sources must be inside"):
+        with pytest.raises(PipelineInputError, match=f"inside the uploads folder {uploads}"):
             extract_one(material("file", str(path)), limits)
+
+
+def test_system_files_devices_and_pipes_are_refused_even_with_every_file_open(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "null.txt").symlink_to("/dev/null")
+    (tmp_path / "status.txt").symlink_to("/proc/self/status")
+    os.mkfifo(tmp_path / "pipe.txt")
+    unconfined = IngestLimits(file_root=None)
+    for name, message in [
+        ("null.txt", "is a system file"),
+        ("status.txt", "is a system file"),
+        ("pipe.txt", "is not a regular file"),
+    ]:
+        with pytest.raises(PipelineInputError, match=message):
+            extract_one(material("file", str(tmp_path / name)), unconfined)
+
+
+def test_every_bad_source_is_named_in_one_message(tmp_path: Path) -> None:
+    sources = [
+        SourceInput(id=1, role="material", kind="file", uri="/nonexistent/a.txt"),
+        SourceInput(id=2, role="material", kind="url", uri="http://169.254.169.254/"),
+        SourceInput(id=3, role="material", kind="text", content="x" * 1_000_001),
+        SourceInput(id=4, role="material", kind="text", content="Bees make honey."),
+    ]
+    with pytest.raises(PipelineInputError) as raised:
+        extract_sources(project(*sources))
+    message = str(raised.value)
+    assert message.startswith("3 problems to fix: (1) source 3 (inline text) is 1.0 MB")
+    assert "source 1 (file '/nonexistent/a.txt'): file not found" in message
+    assert "source 2 (url 'http://169.254.169.254/'): refused to fetch" in message
+    assert "source 4" not in message

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import MAX_FACTS, MIN_FACTS, Citation, ExtractedSource, KeyFact, Research
+from video_pipeline.text.language import language
 from video_pipeline.text.sentences import Sentence, split_sentences
 from video_pipeline.text.words import (
     STOPWORDS,
@@ -58,7 +59,8 @@ def extractive_research(brief: str, material: list[ExtractedSource], provider: s
             "complete sentences)."
         )
     corpus = "\n\n".join(source.text for source in material)
-    ranked_keywords = keywords(corpus[:_KEYWORD_CHARS], top=20)
+    lang = language(material[0].language)
+    ranked_keywords = keywords(corpus[:_KEYWORD_CHARS], top=20, language=lang.yake)
     brief_stems = stems(brief)
     for candidate in candidates:
         candidate.score = _score(candidate, ranked_keywords, brief_stems)
@@ -99,7 +101,7 @@ def _candidates(source: ExtractedSource, source_rank: int) -> list[_Candidate]:
     """Complete declarative sentences of a reasonable length, with the heading above them."""
     found = []
     section: str | None = None
-    for sentence in split_sentences(source.text):
+    for sentence in split_sentences(source.text, language(source.language).pysbd):
         count = len(words(sentence.text))
         if not sentence.text.endswith(_TERMINAL) and not sentence.text.endswith("?"):
             if count <= 12:

@@ -175,7 +175,13 @@ class EspeakSpeech:
         with _Engine.lock:
             return _Engine.get().voice_names()
 
-    def synthesize(self, text: str, voice: str, out_path: Path) -> Narration:
+    def synthesize(
+        self, text: str, voice: str, out_path: Path, language: str | None = None
+    ) -> Narration:
+        """Speak with the espeak-ng `voice`; a voice espeak does not have (an OpenAI voice
+        name) gives way to `language`'s own voice."""
+        if language and voice.lower() not in {v.lower() for v in self.voices()}:
+            voice = language
         words = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", text)]
         if not words:
             raise ProviderError("there is no text to speak: the narration is empty")

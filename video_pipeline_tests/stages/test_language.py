@@ -1,0 +1,104 @@
+"""Language-aware intake, sentences, keywords and research; noise is not language."""
+
+from __future__ import annotations
+
+import base64
+import random
+from pathlib import Path
+
+import pytest
+
+from video_pipeline.errors import PipelineInputError
+from video_pipeline.models import Project, ProjectSettings, SourceInput
+from video_pipeline.providers.offline.content import OfflineContent
+from video_pipeline.providers.offline.speech import EspeakSpeech
+from video_pipeline.stages.research import citation_problems, run_research
+from video_pipeline.stages.sources import extract_sources
+from video_pipeline.stages.validation import RawProject, validated_project
+from video_pipeline.text import sentences
+from video_pipeline.text.language import language, not_language, supported_languages
+
+GERMAN = (
+    "Die Honigbiene lebt in Völkern mit bis zu fünfzigtausend Tieren. Eine Königin legt im "
+    "Sommer bis zu zweitausend Eier am Tag. Arbeiterinnen sammeln Nektar und Pollen von "
+    "Blüten in der Umgebung des Stocks. Aus dem Nektar entsteht im Stock der Honig, den die "
+    "Bienen in Waben aus Wachs lagern. Mit dem Schwänzeltanz zeigen Sammlerinnen ihren "
+    "Schwestern die Richtung und die Entfernung einer Futterquelle. Im Winter bilden die "
+    "Bienen eine Traube und halten die Temperatur durch Zittern der Flugmuskeln. Ein Volk "
+    "braucht im Jahr etwa fünfzig Kilogramm Honig für den eigenen Bedarf. Drohnen paaren "
+    "sich mit jungen Königinnen und sterben danach. Imker ernten nur den Überschuss."
+)
+
+
+def project(settings: ProjectSettings, *texts: str) -> Project:
+    return Project(
+        id="p",
+        owner_id="o",
+        title="Bienen",
+        brief="Ein kurzes Video über Honigbienen.",
+        settings=settings,
+        sources=[
+            SourceInput(id=i, role="material", kind="text", content=t)
+            for i, t in enumerate(texts, 1)
+        ],
+    )
+
+
+def test_a_german_project_is_researched_in_german_and_gets_a_german_voice(
+    tmp_path: Path,
+) -> None:
+    checked = validated_project(
+        RawProject(
+            id="p",
+            owner_id="o",
+            title="Bienen",
+            brief="Über Bienen.",
+            settings={"language": "DE"},
+            sources=[{"id": 1, "role": "material", "kind": "text", "content": GERMAN}],
+        )
+    )
+    assert (checked.settings.language, checked.settings.voice) == ("de", "de")
+    sources = extract_sources(project(checked.settings, GERMAN))
+    assert sources.items[0].language == "de"
+    research = run_research(sources, OfflineContent())
+    assert len(research.key_facts) >= 5 and not citation_problems(research, sources)
+    assert any("honig" in topic for topic in research.topics)
+    narration = EspeakSpeech().synthesize("Die Biene tanzt.", "de", tmp_path / "de.wav", "de")
+    assert narration.duration_seconds > 0.5 and len(narration.words) == 3
+
+
+def test_material_in_another_language_is_named() -> None:
+    with pytest.raises(
+        PipelineInputError, match=r"it is German \(de\); the project's language is en"
+    ):
+        extract_sources(project(ProjectSettings(), GERMAN))
+
+
+def test_noise_blobs_and_markup_are_not_language() -> None:
+    rng = random.Random(3)
+    assert "letters or digits" in (
+        not_language(bytes(rng.randrange(32, 256) for _ in range(5000)).decode("latin-1")) or ""
+    )
+    assert "encoded blob" in (not_language(base64.b64encode(rng.randbytes(4000)).decode()) or "")
+    assert not_language("<p><br/><img src='x.png'/></p>" * 50)
+    assert not_language(GERMAN) is None
+    assert not_language("蜜蜂通过跳舞告诉同伴食物的位置。蜂巢里住着成千上万只工蜂。") is None
+
+
+def test_every_supported_language_has_a_voice_espeak_speaks() -> None:
+    voices = set(EspeakSpeech().voices())
+    assert {"en", "de", "fr", "ar", "zh", "ja", "ru", "hi"} <= set(supported_languages())
+    assert all(lang.default_voice in voices for lang in supported_languages().values())
+    assert (language("zh").pysbd, language("cs").yake, language("sw").yake) == (
+        "zh",
+        "cz",
+        "noLang",
+    )
+
+
+def test_long_paragraphs_split_in_windows_as_they_do_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = " ".join(GERMAN for _ in range(30))
+    windowed = sentences.split_sentences(text, "de")
+    monkeypatch.setattr(sentences, "WINDOW_CHARS", 10**9)
+    assert windowed == sentences.split_sentences(text, "de")
+    assert all(text[s.start : s.end] == s.text for s in windowed)
