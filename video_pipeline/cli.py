@@ -10,9 +10,11 @@ import typer
 
 from video_pipeline.settings import Settings, load_settings
 
-app = typer.Typer(help="Turn video projects into narrated, subtitled videos.", no_args_is_help=True)
+app: typer.Typer = typer.Typer(
+    help="Turn video projects into narrated, subtitled videos.", no_args_is_help=True
+)
 services_app = typer.Typer(help="The embedded Postgres and S3 servers.", no_args_is_help=True)
-project_app = typer.Typer(help="Create and inspect projects.", no_args_is_help=True)
+project_app: typer.Typer = typer.Typer(help="Create and inspect projects.", no_args_is_help=True)
 app.add_typer(services_app, name="services")
 app.add_typer(project_app, name="project")
 
@@ -124,6 +126,12 @@ def project_create(
     crossfade: Annotated[
         float, typer.Option(help="Seconds each scene blends into the next (0 cuts, max 1.5).")
     ] = 0.0,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="Receives the project's signed status events.")
+    ] = None,
+    estimate: Annotated[
+        bool, typer.Option("--estimate", help="Also print and store the expected cost.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Validate and insert a project; the intake sensor launches its run."""
@@ -144,6 +152,7 @@ def project_create(
                     "resolution": resolution,
                     "camera_motion": motion,
                     "crossfade_seconds": crossfade,
+                    **({"webhook_url": webhook_url} if webhook_url else {}),
                 },
                 "sources": [source_from_argument(a, "material") for a in source or []]
                 + [source_from_argument(a, "reference") for a in reference or []]
@@ -161,6 +170,8 @@ def project_create(
         sources=request.sources,
     )
     typer.echo(json.dumps({"id": project_id}) if as_json else project_id)
+    if estimate:
+        print_estimate(store_estimate(project_id), as_json)
 
 
 @project_app.command("list")
@@ -193,6 +204,7 @@ def project_show(
     overview = project_overview(_engine(load_settings()), project_id)
     if overview is None:
         raise _fail(f"no project {project_id}")
+    show_history(project_id, overview)
     if as_json:
         typer.echo(json.dumps(overview, indent=2))
         return
@@ -206,6 +218,7 @@ def project_show(
         typer.echo(f"  {stage:<13} {state['state']}{detail}")
     if overview["video_uri"]:
         typer.echo(f"video: {overview['video_uri']} ({overview['duration_seconds']:.1f} s)")
+    print_history(overview)
 
 
 # --------------------------------------------------------------------------- search
@@ -292,3 +305,12 @@ def project_reject(
 ) -> None:
     """Reject a project that waits for review; it stops for good."""
     _review(project_id, False, note)
+
+
+# The platform commands (serve, doctor, delete, owner, estimate) register themselves on `app`.
+from video_pipeline.cli_platform import (  # noqa: E402
+    print_estimate,
+    print_history,
+    show_history,
+    store_estimate,
+)

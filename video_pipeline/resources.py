@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from dagster import ConfigurableIOManager, ConfigurableResource, EnvVar, InputContext, OutputContext
 from pydantic import BaseModel
 
+from video_pipeline.platform_config import platform_resources
 from video_pipeline.providers.registry import ProviderOptions
 from video_pipeline.settings import Settings
 from video_pipeline.storage.db import engine_for
@@ -139,4 +140,5 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             x264_preset=settings.x264_preset,
             work_dir=str(settings.work_dir) if settings.work_dir else None,
         ),
+        **platform_resources(settings),
     }

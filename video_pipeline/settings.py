@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from video_pipeline.quotas import QuotaLimits
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
@@ -60,6 +62,20 @@ class Settings(BaseSettings):
     # Render.
     x264_preset: str = Field("veryfast", alias="VIDEO_PIPELINE_X264_PRESET")
     work_dir: Path | None = Field(None, alias="VIDEO_PIPELINE_WORK_DIR")
+
+    # Platform: completion webhooks (deployment default URL, HMAC secret, how long to retry,
+    # per-request timeout, lifetime of the presigned links in a `done` event), the metrics
+    # server of `video-pipeline serve`, and quota defaults per owner as JSON, e.g.
+    # {"projects_per_day": 50, "projects_in_progress": 5, "cost_per_day_usd": 20,
+    # "cost_per_month_usd": 300} (absent: unlimited; `owner set` overrides per owner).
+    webhook_url: str | None = Field(None, alias="VIDEO_PIPELINE_WEBHOOK_URL")
+    webhook_secret: str | None = Field(None, alias="VIDEO_PIPELINE_WEBHOOK_SECRET")
+    webhook_retry_seconds: float = Field(86_400.0, alias="VIDEO_PIPELINE_WEBHOOK_RETRY_SECONDS")
+    webhook_timeout_seconds: float = Field(10.0, alias="VIDEO_PIPELINE_WEBHOOK_TIMEOUT")
+    webhook_link_seconds: int = Field(86_400, alias="VIDEO_PIPELINE_WEBHOOK_LINK_SECONDS")
+    metrics_host: str = Field("127.0.0.1", alias="VIDEO_PIPELINE_METRICS_HOST")
+    metrics_port: int = Field(9100, alias="VIDEO_PIPELINE_METRICS_PORT")
+    quotas: QuotaLimits = Field(default_factory=QuotaLimits, alias="VIDEO_PIPELINE_QUOTAS")
 
     @model_validator(mode="after")
     def _fill_from_embedded_services(self) -> Settings:

@@ -43,7 +43,7 @@ class StageUsage:
         return build_providers(
             options,
             usage_sink=self.sink,
-            cache=PostgresResponseCache(self.engine),
+            cache=PostgresResponseCache(self.engine, self.project_id),
             budget=self.budget,
         )
 

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import Project, ProjectSettings, ProjectStatus, SourceInput
+from video_pipeline.storage.events import record_event, stage_of
 from video_pipeline.storage.tables import project_sources, projects, renders, stage_states
 
 
@@ -108,16 +109,42 @@ def set_status(
     *,
     only_from: Iterable[ProjectStatus] | None = None,
 ) -> bool:
-    """Move a project to `status`; with `only_from`, only when it is in one of those states."""
+    """Move a project to `status`; with `only_from`, only when it is in one of those states.
+    The transition is recorded in `project_events` in the same transaction."""
+    return bool(_transition(engine, [project_id], status, detail, only_from))
+
+
+def _transition(
+    engine: sa.Engine,
+    project_ids: Sequence[str],
+    status: ProjectStatus,
+    detail: str | None,
+    only_from: Iterable[ProjectStatus] | None,
+) -> list[str]:
+    """UPDATE … RETURNING the old status of each changed row, and one event per row."""
+    old = sa.select(projects.c.id, projects.c.status).where(projects.c.id.in_(list(project_ids)))
+    if only_from is not None:
+        old = old.where(projects.c.status.in_(list(only_from)))
+    previous = old.with_for_update().subquery()
     query = (
         sa.update(projects)
-        .where(projects.c.id == project_id)
+        .where(projects.c.id == previous.c.id)
         .values(status=status, status_detail=detail, updated_at=sa.func.now())
+        .returning(projects.c.id, previous.c.status)
     )
-    if only_from is not None:
-        query = query.where(projects.c.status.in_(list(only_from)))
     with engine.begin() as conn:
-        return conn.execute(query).rowcount > 0
+        rows = conn.execute(query).all()
+        for row in rows:
+            record_event(
+                conn,
+                project_id=str(row[0]),
+                from_status=row[1],
+                to_status=status,
+                stage=stage_of(detail),
+                reason=detail,
+                run_id=None,
+            )
+    return [str(row[0]) for row in rows]
 
 
 def set_stage_state(
@@ -157,16 +184,8 @@ def intake_candidates(engine: sa.Engine, limit: int = 500) -> list[str]:
 
 
 def mark_queued(engine: sa.Engine, project_ids: Sequence[str]) -> None:
-    if not project_ids:
-        return
-    with engine.begin() as conn:
-        conn.execute(
-            sa.update(projects)
-            .where(projects.c.id.in_(list(project_ids)), projects.c.status == "new")
-            .values(
-                status="queued", status_detail="waiting for a run slot", updated_at=sa.func.now()
-            )
-        )
+    if project_ids:
+        _transition(engine, project_ids, "queued", "waiting for a run slot", only_from=("new",))
 
 
 def project_overview(engine: sa.Engine, project_id: str) -> dict[str, Any] | None:
@@ -281,12 +300,20 @@ def review_project(engine: sa.Engine, project_id: str, *, approve: bool, note: s
             .where(stage_states.c.project_id == project_id, stage_states.c.stage == stage)
             .values(state=state, detail=note, updated_at=sa.func.now())
         )
+        detail = f"{stage}: {state} — {note}"
         conn.execute(
             sa.update(projects)
             .where(projects.c.id == project_id)
-            .values(
-                status=status, status_detail=f"{stage}: {state} — {note}", updated_at=sa.func.now()
-            )
+            .values(status=status, status_detail=detail, updated_at=sa.func.now())
+        )
+        record_event(
+            conn,
+            project_id=project_id,
+            from_status=row.status,
+            to_status=status,
+            stage=stage,
+            reason=detail,
+            run_id=None,
         )
     return stage
 

@@ -14,6 +14,12 @@ EXPECTED = {
     "renders",
     "provider_usage",
     "response_cache",
+    "project_events",
+    "webhook_deliveries",
+    "owner_settings",
+    "cost_estimates",
+    "response_cache_users",
+    "deletion_requests",
 }
 
 
