@@ -3,11 +3,15 @@ tests that only read what a finished project left behind."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from video_pipeline.serve import make_metrics_server
+from video_pipeline.settings import Settings
 from video_pipeline_tests.pipeline.test_end_to_end import demo_sources, launch
 
 
@@ -35,3 +39,14 @@ def finished_projects(
 ) -> list[str]:
     """Two offline projects that ran to `done`."""
     return [run_project(stack, engine, defs, instance, "platform-metrics") for _ in range(2)]
+
+
+@pytest.fixture
+def server(stack: dict[str, str]) -> Iterator[str]:
+    """`video-pipeline serve` on a free port, in a thread of the test process."""
+    metrics = make_metrics_server(Settings(), "127.0.0.1", 0)
+    thread = threading.Thread(target=metrics.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{metrics.server_address[1]}"
+    metrics.shutdown()
+    metrics.server_close()
