@@ -120,6 +120,8 @@ def delete_projects(
         report.rows["projects"] = deleted.rowcount
     for project_id in existing:
         for run in instance.get_runs(RunsFilter(tags={"dagster/partition": project_id})):
+            # The run's captured stdout/stderr first; delete_run removes its event log.
+            instance.compute_log_manager.delete_logs(prefix=[run.run_id])
             instance.delete_run(run.run_id)
             report.dagster_runs += 1
         if instance.has_dynamic_partition(PROJECTS, project_id):

@@ -4,6 +4,7 @@ search results or in Dagster's partitions and runs; work in progress is never de
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -83,6 +84,9 @@ def test_project_delete_removes_everything_and_refuses_work_in_progress(
     assert store.list_keys(f"projects/{project_id}/")
     busy = new_project(engine, owner)
     mark_queued(engine, [busy])
+    [run] = instance.get_runs(RunsFilter(tags={"dagster/partition": project_id}))
+    compute_logs = Path(stack["DAGSTER_HOME"]) / "storage" / run.run_id
+    assert compute_logs.is_dir(), "the run captured its stdout and stderr"
 
     refused = CliRunner().invoke(app, ["project", "delete", busy])
     assert refused.exit_code == 2
@@ -107,6 +111,7 @@ def test_project_delete_removes_everything_and_refuses_work_in_progress(
     }
     assert not instance.has_dynamic_partition(PROJECTS, project_id)
     assert not instance.get_runs(RunsFilter(tags={"dagster/partition": project_id}))
+    assert not compute_logs.exists()
     again = CliRunner().invoke(app, ["project", "delete", project_id])
     assert again.exit_code == 2 and "no such project" in again.output
 
