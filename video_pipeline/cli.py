@@ -169,9 +169,14 @@ def project_create(
         settings=request.settings,
         sources=request.sources,
     )
-    typer.echo(json.dumps({"id": project_id}) if as_json else project_id)
-    if estimate:
-        print_estimate(store_estimate(project_id), as_json)
+    estimated = store_estimate(project_id) if estimate else None
+    if as_json:
+        extra = {"estimate": estimated.model_dump()} if estimated else {}
+        typer.echo(json.dumps({"id": project_id, **extra}))
+        return
+    typer.echo(project_id)
+    if estimated:
+        print_estimate(estimated, as_json=False)
 
 
 @project_app.command("list")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from video_pipeline.cli import JsonFlag, _engine, _fail, app, project_app
 from video_pipeline.settings import load_settings
+
+if TYPE_CHECKING:
+    from video_pipeline.estimate import CostEstimate
 
 owner_app = typer.Typer(
     help="Per-owner settings (webhook, quotas) and deletion.", no_args_is_help=True
@@ -162,7 +165,7 @@ def project_estimate(
     print_estimate(estimate, as_json)
 
 
-def store_estimate(project_id: str) -> Any:
+def store_estimate(project_id: str) -> CostEstimate:
     from video_pipeline.estimate import estimate_with_settings
     from video_pipeline.models import Sources
     from video_pipeline.storage.estimates import save_estimate
@@ -184,7 +187,7 @@ def store_estimate(project_id: str) -> Any:
     return estimate
 
 
-def print_estimate(estimate: Any, as_json: bool) -> None:
+def print_estimate(estimate: CostEstimate, as_json: bool) -> None:
     if as_json:
         typer.echo(estimate.model_dump_json(indent=2))
         return

@@ -28,16 +28,26 @@ class _QuietHandler(WSGIRequestHandler):
         return None
 
 
-def _queued_runs() -> int:
+def _queued_runs_counter() -> Callable[[], int]:
+    """Counts queued Dagster runs on one instance, opened at the first scrape."""
     from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-    with DagsterInstance.get() as instance:
-        return int(instance.get_runs_count(RunsFilter(statuses=[DagsterRunStatus.QUEUED])))
+    instances: list[DagsterInstance] = []
+
+    def count() -> int:
+        if not instances:
+            instances.append(DagsterInstance.get())
+        queued = RunsFilter(statuses=[DagsterRunStatus.QUEUED])
+        return int(instances[0].get_runs_count(queued))
+
+    return count
 
 
 def build_app(settings: Settings) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(PipelineCollector(engine_for(settings.require_database_url()), _queued_runs))
+    registry.register(
+        PipelineCollector(engine_for(settings.require_database_url()), _queued_runs_counter())
+    )
     metrics = make_wsgi_app(registry)
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
