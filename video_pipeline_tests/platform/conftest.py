@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from video_pipeline.resources import DatabaseResource, ObjectStoreResource
 from video_pipeline.serve import make_metrics_server
 from video_pipeline.settings import Settings
+from video_pipeline.storage.object_store import ObjectStore
 from video_pipeline_tests.pipeline.test_end_to_end import demo_sources, launch
+from video_pipeline_tests.pipeline.test_openai_pipeline import fake_server  # noqa: F401
 
 
 def run_project(
@@ -50,3 +53,17 @@ def server(stack: dict[str, str]) -> Iterator[str]:
     yield f"http://127.0.0.1:{metrics.server_address[1]}"
     metrics.shutdown()
     metrics.server_close()
+
+
+def sensor_resources(stack: dict[str, str], store: ObjectStore, **extra: Any) -> dict[str, Any]:
+    """What the daemon gives the platform sensors, pointed at the test services."""
+    return {
+        "db": DatabaseResource(url=stack["DATABASE_URL"]),
+        "object_store": ObjectStoreResource(
+            bucket=store.bucket,
+            endpoint_url=store.endpoint_url,
+            access_key_id=store.access_key_id,
+            secret_access_key=store.secret_access_key,
+        ),
+        **extra,
+    }

@@ -14,13 +14,12 @@ from typer.testing import CliRunner
 from video_pipeline.assets.stage_asset import PROJECTS
 from video_pipeline.cli import app
 from video_pipeline.providers.registry import ProviderOptions, build_embedder
-from video_pipeline.resources import DatabaseResource, ObjectStoreResource
 from video_pipeline.storage.object_store import ObjectStore
 from video_pipeline.storage.projects import mark_queued
 from video_pipeline.storage.tables import deletion_requests, metadata
 from video_pipeline.storage.vectors import search
 from video_pipeline_tests.helpers import insert_project_sql
-from video_pipeline_tests.platform.conftest import run_project
+from video_pipeline_tests.platform.conftest import run_project, sensor_resources
 
 
 def leftovers(engine: sa.Engine, project_id: str) -> dict[str, int]:
@@ -134,15 +133,7 @@ def test_an_owner_deleted_through_the_contract_table_and_the_daemon_sensor(
         conn.execute(sa.text("INSERT INTO deletion_requests (project_id) VALUES (:p)"), {"p": busy})
     context = build_sensor_context(
         instance=instance,
-        resources={
-            "db": DatabaseResource(url=stack["DATABASE_URL"]),
-            "object_store": ObjectStoreResource(
-                bucket=store.bucket,
-                endpoint_url=store.endpoint_url,
-                access_key_id=store.access_key_id,
-                secret_access_key=store.secret_access_key,
-            ),
-        },
+        resources=sensor_resources(stack, store),
     )
 
     outcome = defs.resolve_sensor_def("process_deletions")(context)

@@ -23,13 +23,6 @@ from video_pipeline_tests.platform.test_metrics import assert_provider_metrics_m
 
 
 @pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def openai_env(fake_server: FakeOpenAI) -> dict[str, str]:
     return {
         "VIDEO_PIPELINE_PROVIDER": "openai",

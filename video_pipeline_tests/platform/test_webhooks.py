@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from dagster import build_sensor_context
 
 from video_pipeline.platform_config import PlatformConfig
-from video_pipeline.resources import DatabaseResource, ObjectStoreResource
 from video_pipeline.storage.object_store import ObjectStore
+from video_pipeline.storage.projects import mark_queued
 from video_pipeline.webhooks.delivery import deliver_due, enqueue_events
 from video_pipeline.webhooks.signing import (
     EVENT_ID_HEADER,
@@ -27,7 +27,7 @@ from video_pipeline.webhooks.signing import (
     verify,
 )
 from video_pipeline_tests.helpers import insert_project_sql
-from video_pipeline_tests.platform.conftest import run_project
+from video_pipeline_tests.platform.conftest import run_project, sensor_resources
 
 SECRET = "whsec-test-secret"
 
@@ -122,16 +122,7 @@ def test_events_of_a_run_are_signed_retried_and_delivered_once(
     # The daemon's sensor queues the events and makes the first attempt.
     context = build_sensor_context(
         instance=instance,
-        resources={
-            "db": DatabaseResource(url=stack["DATABASE_URL"]),
-            "object_store": ObjectStoreResource(
-                bucket=store.bucket,
-                endpoint_url=store.endpoint_url,
-                access_key_id=store.access_key_id,
-                secret_access_key=store.secret_access_key,
-            ),
-            "platform": platform,
-        },
+        resources=sensor_resources(stack, store, platform=platform),
     )
     skip = defs.resolve_sensor_def("deliver_webhooks")(context)
     assert "queued 3 events" in skip.skip_message
@@ -162,22 +153,19 @@ def test_a_private_address_is_refused_and_an_unreachable_one_retried_until_the_w
     engine: sa.Engine, store: ObjectStore
 ) -> None:
     with engine.begin() as conn:
-        refused = insert_project_sql(
-            conn,
-            owner="platform-webhooks-refused",
-            title="T",
-            brief="B",
-            settings={"webhook_url": "http://10.1.2.3/hook"},
+        refused, silent = (
+            insert_project_sql(
+                conn,
+                owner=f"platform-webhooks-{name}",
+                title="T",
+                brief="B",
+                settings={"webhook_url": url},
+            )
+            for name, url in (
+                ("refused", "http://10.1.2.3/hook"),
+                ("silent", "http://127.0.0.1:9/x"),
+            )
         )
-        silent = insert_project_sql(
-            conn,
-            owner="platform-webhooks-silent",
-            title="T",
-            brief="B",
-            settings={"webhook_url": "http://127.0.0.1:9/closed"},
-        )
-    from video_pipeline.storage.projects import mark_queued
-
     mark_queued(engine, [refused, silent])
     platform = config(webhook_retry_seconds=600)
     now = datetime.now(UTC)
