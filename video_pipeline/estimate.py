@@ -127,7 +127,8 @@ def estimate_cost(
             "sources measured from their extracted text"
             if extracted is not None
             else f"sources measured from their size; a URL counts {ASSUMED_URL_CHARS} characters",
-            "one pass of each step: retries and script rewrites for length are not counted",
+            "one paid pass of each step: retries and script rewrites for length are not "
+            "counted, and replies already in the response cache cost nothing",
         ],
     )
 

@@ -4,6 +4,7 @@ then run against the OpenAI-compatible fake server; estimate and actual side by 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,7 +44,10 @@ def openai_defs(stack: dict[str, str], openai_env: dict[str, str]) -> Iterator[A
 
 def create_with_estimate(env: dict[str, str], *extra: str) -> dict[str, Any]:
     demo = demo_project()
-    arguments = ["project", "create", "--title", demo.title, "--brief", "Why bees dance."]
+    # A brief and a frame of its own, so no reply of another test's run (research, script,
+    # images of another size) can come from the cache.
+    brief = f"Why bees dance (request {uuid.uuid4().hex[:8]})."
+    arguments = ["project", "create", "--title", demo.title, "--brief", brief, "--aspect", "16:9"]
     for source in demo.sources:
         flag = {"material": "--source", "reference": "--reference"}[source.role]
         arguments += [flag, source.uri if source.kind != "text" else f"@{source.content}"]

@@ -3,12 +3,15 @@ quota with the stated message while other owners' projects start."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from dagster import build_sensor_context
+from typer.testing import CliRunner
 
+from video_pipeline.cli import app
 from video_pipeline.platform_config import PlatformConfig
 from video_pipeline.quotas import OwnerUsage, QuotaLimits, quota_stop
 from video_pipeline.resources import DatabaseResource
@@ -78,11 +81,9 @@ def test_a_project_over_quota_is_deferred_and_starts_when_the_quota_allows(
     # Later ticks leave it alone (no new events) until the owner's limit is raised.
     assert second not in requested(defs, instance, url)
     assert len(project_history(engine, second)) == 1
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text("UPDATE owner_settings SET projects_per_day = 2 WHERE owner_id = :o"),
-            {"o": limited},
-        )
+    raised = CliRunner().invoke(app, ["owner", "set", limited, "--projects-per-day", "2"])
+    assert raised.exit_code == 0, raised.output
+    assert json.loads(raised.output)["projects_per_day"] == 2
     assert second in requested(defs, instance, url)
     assert [e["to_status"] for e in project_history(engine, second)] == [
         "deferred",
