@@ -91,7 +91,9 @@ def child_stages() -> dict[str, float]:
         )
         baseline_mb = _peak_mb()
         started = time.perf_counter()
-        sources = extract_sources(project, IngestLimits(max_bytes=FILE_LIMIT, file_root=str(uploads)))
+        sources = extract_sources(
+            project, IngestLimits(max_bytes=FILE_LIMIT, file_root=str(uploads))
+        )
         sources_seconds = time.perf_counter() - started
         research = run_research(sources, OfflineContent())
         total = time.perf_counter() - started

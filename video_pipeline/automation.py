@@ -23,6 +23,7 @@ from dagster import (
 
 from video_pipeline.assets.stage_asset import PROJECTS, projects_partitions
 from video_pipeline.models import ProjectStatus
+from video_pipeline.platform_config import PlatformConfig
 from video_pipeline.resources import DatabaseResource
 from video_pipeline.storage.ledger import Ledger, mark_queued
 from video_pipeline.storage.projects import (
@@ -30,6 +31,7 @@ from video_pipeline.storage.projects import (
     failed_retryable_projects,
     intake_candidates,
 )
+from video_pipeline.storage.quota_usage import admit_within_quotas
 
 OPEN: frozenset[ProjectStatus] = frozenset({"queued", "running"})
 """What a run-status sensor may still close: a project a stage has not closed itself."""
@@ -49,7 +51,7 @@ make_video = define_asset_job(
     description="Gives each new project row a partition and one run (run_key = project id).",
 )
 def project_intake(
-    context: SensorEvaluationContext, db: DatabaseResource
+    context: SensorEvaluationContext, db: DatabaseResource, platform: PlatformConfig
 ) -> SensorResult | SkipReason:
     """What is new is derived from state, not from order: a project is new while it has no
     partition yet. A row whose transaction commits late is simply found on a later tick,
@@ -57,6 +59,7 @@ def project_intake(
     """
     known = set(context.instance.get_dynamic_partitions(PROJECTS))
     new_ids = [pid for pid in intake_candidates(db.engine) if pid not in known]
+    new_ids = admit_within_quotas(db.engine, platform.quota_defaults(), new_ids)
     if not new_ids:
         return SkipReason("no new projects")
     mark_queued(db.engine, new_ids)

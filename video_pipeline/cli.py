@@ -11,9 +11,11 @@ import typer
 
 from video_pipeline.settings import Settings, load_settings
 
-app = typer.Typer(help="Turn video projects into narrated, subtitled videos.", no_args_is_help=True)
+app: typer.Typer = typer.Typer(
+    help="Turn video projects into narrated, subtitled videos.", no_args_is_help=True
+)
 services_app = typer.Typer(help="The embedded Postgres and S3 servers.", no_args_is_help=True)
-project_app = typer.Typer(help="Create and inspect projects.", no_args_is_help=True)
+project_app: typer.Typer = typer.Typer(help="Create and inspect projects.", no_args_is_help=True)
 app.add_typer(services_app, name="services")
 app.add_typer(project_app, name="project")
 
@@ -154,6 +156,12 @@ def project_create(
         str | None,
         typer.Option(help="An espeak-ng voice of the language (default: its usual voice)."),
     ] = None,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="Receives the project's signed status events.")
+    ] = None,
+    estimate: Annotated[
+        bool, typer.Option("--estimate", help="Also print and store the expected cost.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Validate and insert a project; the intake sensor launches its run.
@@ -180,6 +188,7 @@ def project_create(
                     "crossfade_seconds": crossfade,
                     "language": language,
                     **({"voice": voice} if voice else {}),
+                    **({"webhook_url": webhook_url} if webhook_url else {}),
                 },
                 sources=[source_from_argument(a, "material") for a in source or []]
                 + [source_from_argument(a, "reference") for a in reference or []]
@@ -198,7 +207,14 @@ def project_create(
         settings=project.settings,
         sources=project.sources,
     )
-    typer.echo(json.dumps({"id": project_id}) if as_json else project_id)
+    estimated = store_estimate(project_id) if estimate else None
+    if as_json:
+        extra = {"estimate": estimated.model_dump()} if estimated else {}
+        typer.echo(json.dumps({"id": project_id, **extra}))
+        return
+    typer.echo(project_id)
+    if estimated:
+        print_estimate(estimated, as_json=False)
 
 
 @project_app.command("list")
@@ -231,6 +247,7 @@ def project_show(
     overview = project_overview(_engine(load_settings()), project_id)
     if overview is None:
         raise _fail(f"no project {project_id}")
+    show_history(project_id, overview)
     if as_json:
         typer.echo(json.dumps(overview, indent=2))
         return
@@ -244,6 +261,7 @@ def project_show(
         typer.echo(f"  {stage:<13} {state['state']}{detail}")
     if overview["video_uri"]:
         typer.echo(f"video: {overview['video_uri']} ({overview['duration_seconds']:.1f} s)")
+    print_history(overview)
 
 
 # --------------------------------------------------------------------------- search
@@ -376,3 +394,12 @@ def project_reject(
 ) -> None:
     """Reject a project that waits for review; it stops for good."""
     _review(project_id, False, note)
+
+
+# The platform commands (serve, doctor, delete, owner, estimate) register themselves on `app`.
+from video_pipeline.cli_platform import (  # noqa: E402
+    print_estimate,
+    print_history,
+    show_history,
+    store_estimate,
+)

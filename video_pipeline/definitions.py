@@ -28,6 +28,7 @@ from video_pipeline.automation import (
     resume_approved,
     retry_failed_projects,
 )
+from video_pipeline.platform_sensors import PLATFORM_SENSORS
 from video_pipeline.settings import Settings, load_settings
 
 # Data versions on outputs are a deliberate choice; their beta notice is noise in every run.
@@ -41,7 +42,13 @@ def build_definitions(settings: Settings) -> Definitions:
     return Definitions(
         assets=[sources, research, dna_profile, safety_check, script, embeddings, render],
         jobs=[make_video],
-        sensors=[project_intake, resume_approved, project_run_failed, project_run_succeeded],
+        sensors=[
+            project_intake,
+            resume_approved,
+            project_run_failed,
+            project_run_succeeded,
+            *PLATFORM_SENSORS,
+        ],
         schedules=[retry_failed_projects],
         resources=settings.resources(),
         executor=in_process_executor,

@@ -11,7 +11,16 @@ Resolution = Literal["720p", "1080p"]
 SourceRole = Literal["material", "reference", "music"]
 SourceKind = Literal["text", "file", "url"]
 ProjectStatus = Literal[
-    "new", "queued", "running", "needs_review", "done", "failed", "blocked", "rejected", "canceled"
+    "new",
+    "queued",
+    "running",
+    "needs_review",
+    "done",
+    "failed",
+    "blocked",
+    "rejected",
+    "deferred",
+    "canceled",
 ]
 SafetyDecision = Literal["allow", "review", "block"]
 CameraMotion = Literal["none", "zoom", "pan"]
@@ -55,6 +64,12 @@ class ProjectSettings(Contract):
     )
     crossfade_seconds: float = Field(
         0.0, ge=0, le=1.5, description="blend from one scene into the next; 0 cuts"
+    )
+    webhook_url: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="receives the project's signed status events; overrides the owner's "
+        "and the deployment's default",
     )
 
 

@@ -17,6 +17,7 @@ from dagster import Config
 from pydantic import BaseModel
 
 from video_pipeline.config import Declared, declared_settings, load_sections, setting
+from video_pipeline.platform_config import PlatformConfig
 from video_pipeline.resources import (
     DatabaseResource,
     IngestResource,
@@ -48,6 +49,7 @@ class Settings:
     providers: ProvidersResource = field(default_factory=ProvidersResource)
     ingest: IngestResource = field(default_factory=IngestResource)
     render: RenderResource = field(default_factory=RenderResource)
+    platform: PlatformConfig = field(default_factory=PlatformConfig)
 
     @property
     def resolved_data_dir(self) -> Path:
@@ -79,6 +81,7 @@ class Settings:
             "providers": self.providers,
             "ingest": self.ingest,
             "render_engine": self.render,
+            "platform": self.platform,
         }
 
     def with_embedded_services(self) -> Settings:

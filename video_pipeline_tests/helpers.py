@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from dagster import RunRequest, SensorResult, build_sensor_context
 
 from video_pipeline.assets.stage_asset import PROJECTS
+from video_pipeline.platform_config import PlatformConfig
 from video_pipeline.resources import DatabaseResource
 
 
@@ -49,7 +50,8 @@ def tick_intake(defs: Any, instance: Any, database_url: str) -> list[RunRequest]
     """Evaluate the intake sensor once and store its partitions, as the daemon would."""
     sensor = defs.resolve_sensor_def("project_intake")
     context = build_sensor_context(
-        instance=instance, resources={"db": DatabaseResource(url=database_url)}
+        instance=instance,
+        resources={"db": DatabaseResource(url=database_url), "platform": PlatformConfig()},
     )
     result = sensor(context)
     if not isinstance(result, SensorResult):

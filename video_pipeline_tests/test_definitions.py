@@ -100,6 +100,8 @@ def test_sensors_start_running_and_schedules_exist(bare_defs: Definitions) -> No
         "resume_approved",
         "project_run_failed",
         "project_run_succeeded",
+        "deliver_webhooks",
+        "process_deletions",
     }
     assert all(s.default_status.value == "RUNNING" for s in sensors.values())
     assert [s.name for s in bare_defs.schedules or []] == ["retry_failed_projects"]

@@ -44,7 +44,7 @@ class StageUsage:
     ) -> Providers:
         return resource.build(
             usage_sink=self.sink,
-            cache=PostgresResponseCache(self.engine),
+            cache=PostgresResponseCache(self.engine, self.project_id),
             budget=self.budget,
             speech_words_per_minute=speech_words_per_minute,
         )

@@ -129,11 +129,20 @@ def run_dev(settings: Settings, port: int) -> int:
     project_id = create_demo_project(engine_for(env["DATABASE_URL"]))
     print(f"demo project {project_id} inserted; the intake sensor will render it", flush=True)
     print(f"Dagster UI: http://127.0.0.1:{port}", flush=True)
+    print(
+        f"metrics:    http://{settings.platform.metrics_host}:{settings.platform.metrics_port}/metrics",
+        flush=True,
+    )
     dagster = Path(sys.executable).parent / "dagster"
     # dagster dev ignores SIGTERM when headless: give it its own process group and stop
     # the whole group.
     process = subprocess.Popen(
         [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, **env},
+        start_new_session=True,
+    )
+    metrics = subprocess.Popen(
+        [str(Path(sys.executable).parent / "video-pipeline"), "serve"],
         env={**os.environ, **env},
         start_new_session=True,
     )
@@ -145,9 +154,10 @@ def run_dev(settings: Settings, port: int) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        _stop_group(metrics)
         _stop_group(process)
         services_down(settings.resolved_data_dir)
-        print("stopped Dagster and the embedded services", flush=True)
+        print("stopped Dagster, the metrics server and the embedded services", flush=True)
 
 
 def _interrupt(signum: int, frame: object) -> None:

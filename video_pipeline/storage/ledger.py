@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
 from video_pipeline.models import ProjectStatus
+from video_pipeline.storage.events import record_event, stage_of
 from video_pipeline.storage.tables import project_events, projects, stage_states
 
 StageState = Literal[
@@ -39,7 +40,9 @@ TERMINAL: frozenset[ProjectStatus] = frozenset(
 
 RERUN: frozenset[ProjectStatus] = frozenset({"queued", "running"})
 TRANSITIONS: Mapping[ProjectStatus, frozenset[ProjectStatus]] = {
-    "new": frozenset({"queued", "running", "failed", "canceled"}),
+    "new": frozenset({"queued", "deferred", "running", "failed", "canceled"}),
+    # Over a quota: waits, and goes back to `new` when the quota allows it again.
+    "deferred": frozenset({"new", "deferred", "canceled"}),
     "queued": frozenset({"running", "failed", "canceled"}),
     "running": frozenset({"running", "done", "failed", "blocked", "needs_review", "canceled"}),
     "needs_review": frozenset({"queued", "rejected", "canceled"}),
@@ -114,16 +117,15 @@ class Ledger:
             if self.run_id is not None:
                 values["run_id"] = self.run_id
             conn.execute(sa.update(projects).where(projects.c.id == self.project_id).values(values))
-            if to != row.status or stage_state is None:
-                conn.execute(
-                    sa.insert(project_events).values(
-                        project_id=self.project_id,
-                        from_status=row.status,
-                        to_status=to,
-                        stage=stage,
-                        reason=detail,
-                        run_id=self.run_id,
-                    )
+            if to != row.status or self.run_id != row.run_id:
+                record_event(
+                    conn,
+                    project_id=self.project_id,
+                    from_status=row.status,
+                    to_status=to,
+                    stage=stage or stage_of(detail),
+                    reason=detail,
+                    run_id=self.run_id,
                 )
         return True
 
@@ -233,24 +235,3 @@ def mark_queued(engine: sa.Engine, project_ids: Sequence[str]) -> list[str]:
                 ],
             )
     return moved
-
-
-def history(engine: sa.Engine, project_id: str) -> list[dict[str, object]]:
-    """Every recorded transition of a project, oldest first."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(project_events)
-            .where(project_events.c.project_id == project_id)
-            .order_by(project_events.c.id)
-        ).all()
-    return [
-        {
-            "at": row.at.isoformat(),
-            "from": row.from_status,
-            "to": row.to_status,
-            "stage": row.stage,
-            "reason": row.reason,
-            "run_id": row.run_id,
-        }
-        for row in rows
-    ]

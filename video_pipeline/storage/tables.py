@@ -56,19 +56,6 @@ project_sources = sa.Table(
     sa.Column("content", sa.Text),
 )
 
-project_events = sa.Table(
-    "project_events",
-    metadata,
-    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    _project_ref(),
-    _timestamp("at"),
-    sa.Column("from_status", sa.Text),
-    sa.Column("to_status", sa.Text, nullable=False),
-    sa.Column("stage", sa.Text),
-    sa.Column("reason", sa.Text),
-    sa.Column("run_id", sa.Text),
-)
-
 stage_outputs = sa.Table(
     "stage_outputs",
     metadata,
@@ -157,4 +144,99 @@ response_cache = sa.Table(
     sa.Column("key", sa.Text, primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
     _timestamp("created_at"),
+)
+
+# --------------------------------------------------------------------------- platform
+
+project_events = sa.Table(
+    "project_events",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    _project_ref(),
+    sa.Column(
+        "time", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.clock_timestamp()
+    ),
+    sa.Column("from_status", sa.Text),
+    sa.Column("to_status", sa.Text, nullable=False),
+    sa.Column("stage", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Column("run_id", sa.Text),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column(
+        "event_id",
+        sa.BigInteger,
+        sa.ForeignKey("project_events.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    _project_ref(),
+    sa.Column("event_type", sa.Text, nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("payload", JSONB, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_status_code", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    _timestamp("next_attempt_at"),
+    _timestamp("created_at"),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+)
+
+# Per-owner overrides of the deployment's defaults; NULL means "use the default".
+owner_settings = sa.Table(
+    "owner_settings",
+    metadata,
+    sa.Column("owner_id", sa.Text, primary_key=True),
+    sa.Column("webhook_url", sa.Text),
+    sa.Column("projects_per_day", sa.Integer),
+    sa.Column("projects_in_progress", sa.Integer),
+    sa.Column("cost_per_day_usd", sa.Numeric(12, 6)),
+    sa.Column("cost_per_month_usd", sa.Numeric(12, 6)),
+    _timestamp("updated_at"),
+)
+
+cost_estimates = sa.Table(
+    "cost_estimates",
+    metadata,
+    _project_ref(primary_key=True),
+    sa.Column("provider", sa.Text, nullable=False),
+    sa.Column("estimated_usd", sa.Numeric(12, 6), nullable=False),
+    sa.Column("breakdown", JSONB, nullable=False),
+    _timestamp("estimated_at"),
+    sa.Column("actual_usd", sa.Numeric(12, 6)),
+    sa.Column("settled_at", sa.DateTime(timezone=True)),
+)
+
+# Which projects read or wrote each cached reply, so deleting a project can remove the
+# replies no other project uses.
+response_cache_users = sa.Table(
+    "response_cache_users",
+    metadata,
+    sa.Column(
+        "key",
+        sa.Text,
+        sa.ForeignKey("response_cache.key", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    _project_ref(primary_key=True),
+)
+
+# The contract way to delete: insert a row with a project_id or an owner_id; the
+# `process_deletions` sensor removes the data and writes the report here.
+deletion_requests = sa.Table(
+    "deletion_requests",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("project_id", UUID(as_uuid=False)),
+    sa.Column("owner_id", sa.Text),
+    _timestamp("requested_at"),
+    sa.Column("status", sa.Text, nullable=False, server_default="pending"),
+    sa.Column("detail", sa.Text),
+    sa.Column("report", JSONB),
+    sa.Column("processed_at", sa.DateTime(timezone=True)),
 )

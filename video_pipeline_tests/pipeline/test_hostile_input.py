@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from dagster import AssetKey
 from PIL import Image
 
-from video_pipeline.resources import PipelineConfig
+from video_pipeline.resources import IngestResource
 from video_pipeline.samples import DEMO_DIR
 from video_pipeline.storage.object_store import ObjectStore
 from video_pipeline_tests.helpers import (
@@ -364,7 +364,7 @@ def test_hostile_input_is_refused_clearly_and_leaves_no_trace(
     assert set(ids.values()) <= set(requests)
 
     job = defs.resolve_job_def("make_video")
-    no_loopback = PipelineConfig(allow_loopback_urls=False, file_root=str(uploads))
+    no_loopback = IngestResource(allow_loopback=False, file_root=str(uploads))
     results = {}
     for case in cases:
         request = requests[ids[case.name]]
@@ -376,7 +376,7 @@ def test_hostile_input_is_refused_clearly_and_leaves_no_trace(
             # Every case ends at the sources stage, so the run need not plan the later ones
             # (a selection cannot be combined with another resource, hence the full job).
             asset_selection=[AssetKey("sources")] if case.loopback else None,
-            resources=None if case.loopback else {"pipeline": no_loopback},
+            resources=None if case.loopback else {"ingest": no_loopback},
         )
 
     with engine.connect() as conn:

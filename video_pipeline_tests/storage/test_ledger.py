@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from video_pipeline.models import ProjectSettings, ProjectStatus
-from video_pipeline.storage.ledger import TRANSITIONS, Ledger, allowed, history, mark_queued
+from video_pipeline.storage.events import project_history as history
+from video_pipeline.storage.ledger import TRANSITIONS, Ledger, allowed, mark_queued
 from video_pipeline.storage.projects import create_project
 
 STATUSES: tuple[ProjectStatus, ...] = get_args(ProjectStatus)
@@ -52,7 +53,7 @@ def test_every_legal_transition_is_written(engine: sa.Engine, current: str, to: 
     force(engine, project_id, current)
     assert Ledger(engine, project_id, run_id=str(uuid.uuid4())).move(to, f"to {to}")  # type: ignore[arg-type]
     assert status_of(engine, project_id) == (to, f"to {to}")
-    assert history(engine, project_id)[-1]["to"] == to
+    assert history(engine, project_id)[-1]["to_status"] == to
 
 
 ILLEGAL = [(c, t) for c, t in itertools.product(STATUSES, STATUSES) if not allowed(c, t) and c != t]
@@ -105,5 +106,7 @@ def test_queueing_is_one_pass_and_records_history(engine: sa.Engine) -> None:
     force(engine, ids[2], "running")
     assert sorted(mark_queued(engine, ids)) == sorted(ids[:2])
     assert mark_queued(engine, ids) == []
-    assert [(e["from"], e["to"]) for e in history(engine, ids[0])] == [("new", "queued")]
+    assert [(e["from_status"], e["to_status"]) for e in history(engine, ids[0])] == [
+        ("new", "queued")
+    ]
     assert history(engine, ids[2]) == []

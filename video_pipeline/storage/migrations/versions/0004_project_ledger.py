@@ -29,7 +29,7 @@ def upgrade() -> None:
         CREATE TABLE project_events (
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             project_id uuid NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
-            at timestamptz NOT NULL DEFAULT now(),
+            time timestamptz NOT NULL DEFAULT clock_timestamp(),
             from_status text,
             to_status text NOT NULL,
             stage text,
@@ -38,6 +38,7 @@ def upgrade() -> None:
         );
         CREATE INDEX ix_project_events_project ON project_events (project_id, id);
         CREATE INDEX ix_project_events_run ON project_events (run_id) WHERE run_id IS NOT NULL;
+        CREATE INDEX ix_project_events_time ON project_events (time);
         """
     )
 

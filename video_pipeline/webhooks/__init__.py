@@ -1,0 +1,1 @@
+"""Completion webhooks: signed status events, delivered at least once from the daemon."""

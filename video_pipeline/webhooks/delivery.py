@@ -1,0 +1,188 @@
+"""Queueing events for delivery and delivering them, at least once, with backoff.
+
+Runs in the daemon (the `deliver_webhooks` sensor), never inside a stage, so a slow
+receiver delays no video. Which events still need a delivery row is derived from state
+(an anti-join), not from a cursor, so an event whose transaction commits late is not missed.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+
+from video_pipeline.errors import PipelineInputError
+from video_pipeline.platform_config import PlatformConfig
+from video_pipeline.stages.fetch import resolve_checked
+from video_pipeline.storage.object_store import ObjectStore
+from video_pipeline.storage.tables import owner_settings, project_events, projects
+from video_pipeline.storage.tables import webhook_deliveries as deliveries
+from video_pipeline.webhooks.payloads import EVENT_TYPES, event_payload, presigned_media
+from video_pipeline.webhooks.signing import (
+    EVENT_ID_HEADER,
+    EVENT_TYPE_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    signature,
+)
+
+FIRST_RETRY_SECONDS = 10.0
+MAX_RETRY_SECONDS = 3600.0
+BATCH = 25
+
+
+def enqueue_events(
+    engine: sa.Engine, store: ObjectStore, config: PlatformConfig, now: datetime | None = None
+) -> int:
+    """Create a delivery row for each webhook event that has a URL and none yet."""
+    now = now or datetime.now(UTC)
+    project_url = projects.c.settings["webhook_url"].astext
+    url = sa.func.coalesce(project_url, owner_settings.c.webhook_url, config.webhook_url)
+    query = (
+        sa.select(project_events, projects.c.owner_id, projects.c.title, url.label("url"))
+        .join(projects, projects.c.id == project_events.c.project_id)
+        .outerjoin(owner_settings, owner_settings.c.owner_id == projects.c.owner_id)
+        .outerjoin(deliveries, deliveries.c.event_id == project_events.c.id)
+        .where(
+            deliveries.c.id.is_(None),
+            url.is_not(None),
+            project_events.c.to_status.in_(EVENT_TYPES),
+            project_events.c.from_status.is_distinct_from(project_events.c.to_status),
+            project_events.c.time >= now - timedelta(seconds=config.webhook_retry_seconds),
+        )
+        .order_by(project_events.c.id)
+        .limit(500)
+    )
+    with engine.begin() as conn:
+        events = conn.execute(query).all()
+        for event in events:
+            media = (
+                presigned_media(
+                    conn, store, str(event.project_id), config.webhook_link_seconds, now
+                )
+                if event.to_status == "done"
+                else None
+            )
+            conn.execute(
+                insert(deliveries)
+                .values(
+                    event_id=event.id,
+                    project_id=event.project_id,
+                    event_type=event.to_status,
+                    url=event.url,
+                    payload=event_payload(event, event.title, event.owner_id, media),
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=[deliveries.c.event_id])
+            )
+    return len(events)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    status_code: int | None
+    error: str | None
+    refused: bool = False
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def post_event(
+    url: str, body: bytes, event_type: str, event_id: str, config: PlatformConfig
+) -> Attempt:
+    """POST one signed event to the address the URL resolves to, checked like a URL source."""
+    try:
+        target = httpx.URL(url)
+        if target.scheme not in ("http", "https") or not target.host:
+            raise PipelineInputError(f"{url!r} is not an http or https URL")
+        port = target.port or (443 if target.scheme == "https" else 80)
+        address = resolve_checked(target.host, port, config.allow_loopback_urls)
+    except (PipelineInputError, httpx.InvalidURL) as exc:
+        return Attempt(None, f"webhook URL refused: {exc}", refused=True)
+    timestamp = int(time.time())
+    headers = {
+        "Host": target.netloc.decode("ascii"),
+        "Content-Type": "application/json",
+        "User-Agent": "video-pipeline-webhooks/0.1",
+        EVENT_ID_HEADER: event_id,
+        EVENT_TYPE_HEADER: f"project.{event_type}",
+        TIMESTAMP_HEADER: str(timestamp),
+    }
+    if config.webhook_secret:
+        headers[SIGNATURE_HEADER] = signature(config.webhook_secret, timestamp, body)
+    try:
+        with httpx.Client(timeout=config.webhook_timeout_seconds, trust_env=False) as client:
+            response = client.post(
+                target.copy_with(host=str(address)),
+                content=body,
+                headers=headers,
+                extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
+            )
+    except httpx.TimeoutException:
+        return Attempt(None, f"no answer within {config.webhook_timeout_seconds:g} s (timeout)")
+    except httpx.HTTPError as exc:
+        return Attempt(None, f"{type(exc).__name__}: {exc}")
+    if 200 <= response.status_code < 300:
+        return Attempt(response.status_code, None)
+    return Attempt(response.status_code, f"HTTP {response.status_code}: {response.text[:200]}")
+
+
+def retry_delay(attempts: int) -> float:
+    """Exponential backoff with jitter: about 10 s, 20 s, 40 s … up to an hour."""
+    base = min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), MAX_RETRY_SECONDS)
+    return base * random.uniform(0.8, 1.2)
+
+
+def deliver_due(
+    engine: sa.Engine, config: PlatformConfig, now: datetime | None = None
+) -> Counter[str]:
+    """Send every pending delivery whose time has come; returns outcomes by kind."""
+    now = now or datetime.now(UTC)
+    lease = now + timedelta(seconds=config.webhook_timeout_seconds * 3 + 30)
+    due = (
+        sa.select(deliveries.c.id)
+        .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
+        .order_by(deliveries.c.next_attempt_at)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    # Claimed by moving their next attempt past a lease, so a concurrent tick skips them.
+    with engine.begin() as conn:
+        claimed = conn.execute(
+            sa.update(deliveries)
+            .where(deliveries.c.id.in_(due.scalar_subquery()))
+            .values(next_attempt_at=lease)
+            .returning(deliveries)
+        ).all()
+    outcomes: Counter[str] = Counter()
+    for row in claimed:
+        body = json.dumps(row.payload, separators=(",", ":"), sort_keys=True).encode()
+        attempt = post_event(row.url, body, row.event_type, row.payload["id"], config)
+        attempts = row.attempts + 1
+        values: dict[str, object] = {
+            "attempts": attempts,
+            "last_status_code": attempt.status_code,
+            "last_error": attempt.error,
+        }
+        if attempt.delivered:
+            values.update(status="delivered", delivered_at=now)
+        elif attempt.refused:
+            values.update(status="refused")
+        else:
+            next_at = now + timedelta(seconds=retry_delay(attempts))
+            gave_up = next_at > row.created_at + timedelta(seconds=config.webhook_retry_seconds)
+            values.update(status="failed" if gave_up else "pending", next_attempt_at=next_at)
+        with engine.begin() as conn:
+            conn.execute(sa.update(deliveries).where(deliveries.c.id == row.id).values(**values))
+        outcomes[str(values["status"])] += 1
+    return outcomes

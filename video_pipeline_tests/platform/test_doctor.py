@@ -1,0 +1,82 @@
+"""`video-pipeline doctor` on the test stack (every check passes), and against an S3 server
+of its own that is then stopped (the S3 line fails, the exit code says so)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from video_pipeline.cli import app
+from video_pipeline.devstack.s3 import start_s3, stop_process
+from video_pipeline.storage.object_store import ObjectStore
+
+CHECKS = {
+    "postgres",
+    "vector extension",
+    "migrations",
+    "dagster storage",
+    "s3 bucket",
+    "ffmpeg",
+    "ffprobe",
+    "libass",
+    "espeak-ng",
+    "fonts",
+    "provider",
+    "file root",
+}
+
+
+def doctor(env: dict[str, str] | None = None) -> tuple[int, dict[str, dict[str, str]], str]:
+    runner = CliRunner()
+    as_json = runner.invoke(app, ["doctor", "--json"], env=env)
+    table = runner.invoke(app, ["doctor"], env=env)
+    assert table.exit_code == as_json.exit_code
+    return as_json.exit_code, {c["name"]: c for c in json.loads(as_json.output)}, table.output
+
+
+def test_doctor_passes_on_a_healthy_stack(stack: dict[str, str], tmp_path: Path) -> None:
+    code, checks, table = doctor({"VIDEO_PIPELINE_FILE_ROOT": str(tmp_path)})
+
+    assert code == 0, table
+    assert set(checks) == CHECKS
+    assert all(c["outcome"] == "ok" for c in checks.values()), table
+    assert checks["vector extension"]["detail"].startswith("pgvector 0.")
+    assert checks["migrations"]["detail"].startswith("at head")
+    assert "ffmpeg version" in checks["ffmpeg"]["detail"]
+    assert "espeak-ng spoke" in checks["espeak-ng"]["detail"]
+
+
+def test_doctor_fails_when_s3_is_down_and_says_how_to_fix_it(
+    stack: dict[str, str], tmp_path: Path
+) -> None:
+    endpoint = start_s3(tmp_path / "s3", "doctorkey", "doctorsecret", tmp_path / "s3.log")
+    env = {
+        "AWS_ENDPOINT_URL_S3": endpoint.url,
+        "AWS_ACCESS_KEY_ID": "doctorkey",
+        "AWS_SECRET_ACCESS_KEY": "doctorsecret",
+        "VIDEO_PIPELINE_BUCKET": "doctor-bucket",
+    }
+    try:
+        ObjectStore(
+            bucket="doctor-bucket",
+            endpoint_url=endpoint.url,
+            access_key_id="doctorkey",
+            secret_access_key="doctorsecret",
+        ).ensure_bucket()
+        code, checks, _ = doctor(env)
+        assert checks["s3 bucket"]["outcome"] == "ok"
+    finally:
+        stop_process(endpoint.pid)
+
+    code, checks, table = doctor(env)
+
+    assert code == 1
+    assert checks["s3 bucket"]["outcome"] == "fail"
+    assert endpoint.url in checks["s3 bucket"]["fix"]
+    s3_line = next(line for line in table.splitlines() if line.startswith("s3 bucket"))
+    assert "FAIL" in s3_line
+    assert "fix:" in table and "video-pipeline services up" in table
+    others = {name for name, c in checks.items() if c["outcome"] == "fail"}
+    assert others == {"s3 bucket"}, "only the stopped S3 fails"
