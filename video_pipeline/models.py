@@ -15,6 +15,7 @@ ProjectStatus = Literal[
 ]
 SafetyDecision = Literal["allow", "review", "block"]
 CameraMotion = Literal["none", "zoom", "pan"]
+Priority = Literal["high", "normal", "low"]
 
 
 class Contract(BaseModel):
@@ -49,6 +50,9 @@ class ProjectSettings(Contract):
     )
     crossfade_seconds: float = Field(
         0.0, ge=0, le=1.5, description="blend from one scene into the next; 0 cuts"
+    )
+    priority: Priority = Field(
+        "normal", description="place in the run queue: high runs before normal, normal before low"
     )
 
 

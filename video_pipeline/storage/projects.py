@@ -140,22 +140,6 @@ def set_stage_state(
         )
 
 
-def intake_candidates(engine: sa.Engine, limit: int = 500) -> list[str]:
-    """Projects that still wait for a first run: the sensor's view of 'new'.
-
-    'queued' is included because a sensor tick that marked a project queued may have
-    failed before its run request was stored; the partition set decides what is new.
-    """
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(projects.c.id)
-            .where(projects.c.status.in_(["new", "queued"]))
-            .order_by(projects.c.created_at)
-            .limit(limit)
-        ).scalars()
-        return [str(r) for r in rows]
-
-
 def mark_queued(engine: sa.Engine, project_ids: Sequence[str]) -> None:
     if not project_ids:
         return
