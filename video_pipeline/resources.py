@@ -62,6 +62,7 @@ class PipelineConfig(ConfigurableResource):
     file_root: str | None = None
     x264_preset: str = "veryfast"
     work_dir: str | None = None
+    archive_after_days: int = 30
 
     def provider_options(self, speech_words_per_minute: float | None = None) -> ProviderOptions:
         return ProviderOptions(
@@ -138,5 +139,6 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             file_root=str(settings.file_root) if settings.file_root else None,
             x264_preset=settings.x264_preset,
             work_dir=str(settings.work_dir) if settings.work_dir else None,
+            archive_after_days=settings.archive_after_days,
         ),
     }

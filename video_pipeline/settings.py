@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     # machine, not for a shared platform).
     file_root: Path | None = Field(None, alias="VIDEO_PIPELINE_FILE_ROOT")
 
+    # Where steps run: `in_process` (one process per run; the embedded default) or
+    # `celery` (each step a task on `video-pipeline worker`s, through the broker at
+    # VIDEO_PIPELINE_BROKER_URL, a Redis-protocol server: redis://host:6379/0).
+    executor: Literal["in_process", "celery"] = Field("in_process", alias="VIDEO_PIPELINE_EXECUTOR")
+    broker_url: str | None = Field(None, alias="VIDEO_PIPELINE_BROKER_URL")
+
+    # Retention: the partitions of projects that ended this many days ago leave Dagster
+    # (their rows, chunks and objects stay; `project rerun` brings one back).
+    archive_after_days: int = Field(30, ge=1, alias="VIDEO_PIPELINE_ARCHIVE_AFTER_DAYS")
+
     # Render.
     x264_preset: str = Field("veryfast", alias="VIDEO_PIPELINE_X264_PRESET")
     work_dir: Path | None = Field(None, alias="VIDEO_PIPELINE_WORK_DIR")

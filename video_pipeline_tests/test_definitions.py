@@ -47,7 +47,10 @@ def test_sensors_start_running_and_schedules_exist(defs: Any) -> None:
         "project_run_succeeded",
     }
     assert all(s.default_status.value == "RUNNING" for s in sensors.values())
-    assert [s.name for s in defs.schedules] == ["retry_failed_projects"]
+    assert [s.name for s in defs.schedules] == [
+        "retry_failed_projects",
+        "archive_ended_projects_nightly",
+    ]
 
 
 def test_provider_steps_retry_with_backoff_and_jitter(defs: Any) -> None:

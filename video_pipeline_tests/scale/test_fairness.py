@@ -8,13 +8,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from dagster import DagsterEvent, DagsterEventType, DagsterRunStatus, RunsFilter
-from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import (
-    QueuedRunCoordinatorDaemon,
-)
 from dagster._core.remote_origin import (
     RegisteredCodeLocationOrigin,
     RemoteJobOrigin,
     RemoteRepositoryOrigin,
+)
+from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import (
+    QueuedRunCoordinatorDaemon,
 )
 
 from video_pipeline_tests.helpers import insert_project_sql, tick_intake
