@@ -151,3 +151,26 @@ def wait_for(engine: sa.Engine, project_ids: list[str], timeout: float) -> dict[
         if all(statuses.get(pid) in ended for pid in project_ids) or time.monotonic() > deadline:
             return statuses
         time.sleep(1.0)
+
+
+def insert_past_projects(database_url: str, count: int) -> None:
+    """`count` ended projects, inserted directly (as years of use would leave them): all
+    past intake, all but the newest 10,000 archived; then ANALYZE."""
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO projects (owner_id, title, brief, status, created_at, updated_at,"
+                " partition_added_at, partition_archived_at) "
+                "SELECT 'owner-' || (g % 5000), 'past ' || g, 'b', "
+                "(ARRAY['done', 'failed', 'blocked', 'rejected'])[1 + g % 4], "
+                "now() - make_interval(secs => g), now() - make_interval(secs => g), "
+                "now() - make_interval(secs => g), "
+                "CASE WHEN g > 10000 THEN now() END "
+                "FROM generate_series(1, :n) AS g"
+            ),
+            {"n": count},
+        )
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE projects"))
+    engine.dispose()

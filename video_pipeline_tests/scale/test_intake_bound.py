@@ -21,6 +21,7 @@ from video_pipeline.services.postgres import ensure_database
 from video_pipeline.storage.migrate import upgrade
 from video_pipeline.storage.partitions import intake_query
 from video_pipeline_tests.helpers import insert_project_sql
+from video_pipeline_tests.scale.cluster import insert_past_projects
 
 PAST_PROJECTS = 1_000_000
 NEW_PROJECTS = 5
@@ -35,24 +36,7 @@ def million_url(stack: dict[str, str]) -> Iterator[str]:
     ensure_database(state.postgres, "million_projects")
     url = stack["DATABASE_URL"].replace("/video_pipeline?", "/million_projects?")
     upgrade(url)
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO projects (owner_id, title, brief, status, created_at, updated_at,"
-                " partition_added_at, partition_archived_at) "
-                "SELECT 'owner-' || (g % 5000), 'past ' || g, 'b', "
-                "(ARRAY['done', 'failed', 'blocked', 'rejected'])[1 + g % 4], "
-                "now() - make_interval(secs => g), now() - make_interval(secs => g), "
-                "now() - make_interval(secs => g), "
-                "CASE WHEN g > 10000 THEN now() END "
-                "FROM generate_series(1, :n) AS g"
-            ),
-            {"n": PAST_PROJECTS},
-        )
-    with engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(sa.text("ANALYZE projects"))
-    engine.dispose()
+    insert_past_projects(url, PAST_PROJECTS)
     try:
         yield url
     finally:
