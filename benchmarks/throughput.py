@@ -31,11 +31,11 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from video_pipeline.samples import demo_project
-from video_pipeline.services.embedded import services_down, services_up
-from video_pipeline.storage.migrate import upgrade
-from video_pipeline.storage.object_store import ObjectStore
+from video_pipeline.runtime import start_stack
+from video_pipeline.services.embedded import services_down
+from video_pipeline.settings import Settings
 from video_pipeline_tests.helpers import insert_project_sql
+from video_pipeline_tests.pipeline.test_end_to_end import demo_sources
 from video_pipeline_tests.scale.cluster import (
     REPO,
     Deployment,
@@ -62,10 +62,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def insert_burst(engine: sa.Engine, count: int) -> dict[str, float]:
     """One commit per project, back to back, as many clients would; id → commit time."""
-    sources = [
-        {"role": s.role, "kind": s.kind, "uri": s.uri, "content": s.content}
-        for s in demo_project().sources
-    ]
+    sources = demo_sources()
     committed = {}
     for i in range(count):
         with engine.begin() as conn:
@@ -160,16 +157,10 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="vp-bench-"))
-    state = services_up(data_dir, dagster_yaml=REPO / "dagster.yaml")
+    os.chdir(REPO)  # start_stack installs ./dagster.yaml
+    state = start_stack(Settings(VIDEO_PIPELINE_DATA_DIR=data_dir))
     stack = state.environment(data_dir)
     stack["VIDEO_PIPELINE_WORK_DIR"] = str(data_dir / "work")
-    upgrade(stack["DATABASE_URL"])
-    ObjectStore(
-        bucket=state.bucket,
-        endpoint_url=state.s3_url,
-        access_key_id=state.s3_access_key,
-        secret_access_key=state.s3_secret_key,
-    ).ensure_bucket()
     results = []
     try:
         for mode in args.modes.split(","):

