@@ -119,6 +119,18 @@ def measure(stack: dict[str, str], mode: str, projects: int) -> dict[str, Any]:
         statuses = wait_for(engine, list(committed), timeout=3600)
         busy1, total1 = cpu_times()
         facts = run_facts(cluster)
+        while any(f["end"] is None for f in facts.values()):  # the run ends after its status
+            time.sleep(1.0)
+            facts = run_facts(cluster)
+        with engine.connect() as conn:
+            failures = conn.execute(
+                sa.text(
+                    "SELECT status_detail FROM projects WHERE status <> 'done' "
+                    "AND id::text = ANY(:ids)"
+                ),
+                {"ids": list(committed)},
+            ).scalars()
+            failure_details = sorted(str(detail) for detail in failures)
         engine.dispose()
     done = [pid for pid, status in statuses.items() if status == "done"]
     last_end = max(facts[pid]["end"] for pid in done)
@@ -132,6 +144,7 @@ def measure(stack: dict[str, str], mode: str, projects: int) -> dict[str, Any]:
         "projects": projects,
         "done": len(done),
         "statuses": sorted(set(statuses.values())),
+        "failures": failure_details,
         "wall_s": round(wall, 1),
         "projects_per_hour": round(len(done) / wall * 3600),
         "insert_to_start_p50_s": round(percentile(to_start, 0.5), 2),
