@@ -1,6 +1,8 @@
 """How work starts and ends: the intake sensor, the job it launches, run-status sensors and
 the nightly retry schedule."""
 
+import json
+
 from dagster import (
     AssetKey,
     AssetSelection,
@@ -21,15 +23,16 @@ from dagster import (
     sensor,
 )
 
-from video_pipeline.assets.stage_asset import PROJECTS, projects_partitions
+from video_pipeline.assets.stage_asset import projects_partitions
 from video_pipeline.models import ProjectStatus
 from video_pipeline.platform_config import PlatformConfig
+from video_pipeline.queues import run_tags
 from video_pipeline.resources import DatabaseResource
 from video_pipeline.storage.ledger import Ledger, mark_queued
+from video_pipeline.storage.partitions import awaiting_partition, confirm_partitions
 from video_pipeline.storage.projects import (
     approved_resumptions,
     failed_retryable_projects,
-    intake_candidates,
 )
 from video_pipeline.storage.quota_usage import admit_within_quotas
 
@@ -46,28 +49,46 @@ make_video = define_asset_job(
 
 @sensor(
     job=make_video,
-    minimum_interval_seconds=10,
+    minimum_interval_seconds=2,
     default_status=DefaultSensorStatus.RUNNING,
     description="Gives each new project row a partition and one run (run_key = project id).",
 )
 def project_intake(
     context: SensorEvaluationContext, db: DatabaseResource, platform: PlatformConfig
-) -> SensorResult | SkipReason:
-    """What is new is derived from state, not from order: a project is new while it has no
-    partition yet. A row whose transaction commits late is simply found on a later tick,
-    and the run_key makes a repeated request a no-op, so each project runs exactly once.
+) -> SensorResult:
+    """What is new is derived from state, not from order: a project is new while its row has
+    no `partition_added_at`. A row whose transaction commits late is found on a later tick.
+
+    The cursor carries the ids this sensor requested on its previous tick. Dagster stores a
+    cursor only with the tick's partitions and run requests, so reading it back proves
+    those were stored: only then are the rows marked. A tick lost before that is simply
+    repeated, and the run key makes a repeated request a no-op: one run per project.
+    Each tick reads O(new) rows through a partial index, never Dagster's partition list.
+    A project over its owner's quota waits in `deferred` instead.
     """
-    known = set(context.instance.get_dynamic_partitions(PROJECTS))
-    new_ids = [pid for pid in intake_candidates(db.engine) if pid not in known]
-    new_ids = admit_within_quotas(db.engine, platform.quota_defaults(), new_ids)
-    if not new_ids:
-        return SkipReason("no new projects")
+    confirm_partitions(db.engine, json.loads(context.cursor or "[]"))
+    candidates = awaiting_partition(db.engine)
+    admitted = set(
+        admit_within_quotas(
+            db.engine, platform.quota_defaults(), [c.project_id for c in candidates]
+        )
+    )
+    candidates = [c for c in candidates if c.project_id in admitted]
+    if not candidates:
+        return SensorResult(skip_reason="no new projects", cursor="[]")
+    new_ids = [c.project_id for c in candidates]
     mark_queued(db.engine, new_ids)
     return SensorResult(
         run_requests=[
-            RunRequest(partition_key=pid, run_key=pid, tags={"project_id": pid}) for pid in new_ids
+            RunRequest(
+                partition_key=c.project_id,
+                run_key=c.run_key,
+                tags=run_tags(c.project_id, c.owner_id, c.priority),
+            )
+            for c in candidates
         ],
         dynamic_partitions_requests=[projects_partitions.build_add_request(new_ids)],
+        cursor=json.dumps(new_ids),
     )
 
 

@@ -396,6 +396,55 @@ def project_reject(
     _review(project_id, False, note)
 
 
+@project_app.command("rerun")
+def project_rerun(
+    project_id: Annotated[str, typer.Argument(help="A project that ended (done, failed, ...).")],
+) -> None:
+    """Run an ended project again, bringing back its Dagster partition if it was archived."""
+    from video_pipeline.storage.partitions import RerunRefused, request_rerun
+    from video_pipeline.storage.projects import is_project_id
+
+    if not is_project_id(project_id):
+        raise _fail(f"'{project_id}' is not a project id")
+    try:
+        number = request_rerun(_engine(load_settings()), project_id)
+    except RerunRefused as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"rerun {number} requested; the intake sensor starts it on its next tick")
+
+
+# --------------------------------------------------------------------------- workers
+
+
+@app.command("worker")
+def worker_command(
+    queue: Annotated[
+        list[str],
+        typer.Option(help="Queue to take steps from: content or render. Repeatable."),
+    ],
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Steps this worker runs at once (processes).")
+    ] = 1,
+    name: Annotated[
+        str | None, typer.Option(help="Worker name (default: the queues and a random suffix).")
+    ] = None,
+) -> None:
+    """A Celery worker executing steps of VIDEO_PIPELINE_EXECUTOR=celery runs; needs the
+    same settings as the code location (Postgres, S3, DAGSTER_PG_URL, the broker)."""
+    from video_pipeline.distributed import BrokerNotConfigured, celery_app, worker_argv
+
+    settings = load_settings()
+    try:
+        argv = worker_argv(queue, concurrency, name)
+        worker_app = celery_app(settings.execution)
+    except (ValueError, BrokerNotConfigured) as exc:
+        raise _fail(str(exc)) from exc
+    # Load the code location once, before the pool forks: each step then starts at once.
+    import video_pipeline.definitions  # noqa: F401
+
+    worker_app.worker_main(argv)
+
+
 # The platform commands (serve, doctor, delete, owner, estimate) register themselves on `app`.
 from video_pipeline.cli_platform import (  # noqa: E402
     print_estimate,

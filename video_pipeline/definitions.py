@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 
-from dagster import BetaWarning, Definitions, definitions, in_process_executor
+from dagster import BetaWarning, Definitions, definitions
 
 from video_pipeline.assets.content import (
     dna_profile,
@@ -28,7 +28,9 @@ from video_pipeline.automation import (
     resume_approved,
     retry_failed_projects,
 )
+from video_pipeline.distributed import executor_for
 from video_pipeline.platform_sensors import PLATFORM_SENSORS
+from video_pipeline.retention import archive_ended_projects, archive_schedule
 from video_pipeline.settings import Settings, load_settings
 
 # Data versions on outputs are a deliberate choice; their beta notice is noise in every run.
@@ -36,12 +38,13 @@ warnings.filterwarnings("ignore", category=BetaWarning)
 
 
 def build_definitions(settings: Settings) -> Definitions:
-    # One process per run, steps in sequence inside it: the stages are a chain, and each
-    # step of the multiprocess executor would pay 1.5–3 s to import Dagster again. Runs of
-    # different projects still proceed in parallel, each in its own process.
+    # Embedded default: one process per run, steps in sequence inside it (the stages are a
+    # chain, and each step of the multiprocess executor would pay 1.5–3 s to import Dagster
+    # again); runs of different projects proceed in parallel. VIDEO_PIPELINE_EXECUTOR=celery
+    # sends each step to Celery workers instead (video_pipeline/distributed.py).
     return Definitions(
         assets=[sources, research, dna_profile, safety_check, script, embeddings, render],
-        jobs=[make_video],
+        jobs=[make_video, archive_ended_projects],
         sensors=[
             project_intake,
             resume_approved,
@@ -49,9 +52,9 @@ def build_definitions(settings: Settings) -> Definitions:
             project_run_succeeded,
             *PLATFORM_SENSORS,
         ],
-        schedules=[retry_failed_projects],
+        schedules=[retry_failed_projects, archive_schedule],
         resources=settings.resources(),
-        executor=in_process_executor,
+        executor=executor_for(settings.execution),
     )
 
 

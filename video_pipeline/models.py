@@ -24,6 +24,7 @@ ProjectStatus = Literal[
 ]
 SafetyDecision = Literal["allow", "review", "block"]
 CameraMotion = Literal["none", "zoom", "pan"]
+Priority = Literal["high", "normal", "low"]
 
 
 class Contract(BaseModel):
@@ -70,6 +71,9 @@ class ProjectSettings(Contract):
         pattern=r"^https?://",
         description="receives the project's signed status events; overrides the owner's "
         "and the deployment's default",
+    )
+    priority: Priority = Field(
+        "normal", description="place in the run queue: high runs before normal, normal before low"
     )
 
 

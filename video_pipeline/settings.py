@@ -17,6 +17,7 @@ from dagster import Config
 from pydantic import BaseModel
 
 from video_pipeline.config import Declared, declared_settings, load_sections, setting
+from video_pipeline.distributed import ExecutionSettings
 from video_pipeline.platform_config import PlatformConfig
 from video_pipeline.resources import (
     DatabaseResource,
@@ -26,6 +27,7 @@ from video_pipeline.resources import (
     ProvidersResource,
     RenderResource,
 )
+from video_pipeline.retention import RetentionResource
 
 
 class DevStackSettings(Config):
@@ -50,6 +52,8 @@ class Settings:
     ingest: IngestResource = field(default_factory=IngestResource)
     render: RenderResource = field(default_factory=RenderResource)
     platform: PlatformConfig = field(default_factory=PlatformConfig)
+    execution: ExecutionSettings = field(default_factory=ExecutionSettings)
+    retention: RetentionResource = field(default_factory=RetentionResource)
 
     @property
     def resolved_data_dir(self) -> Path:
@@ -82,6 +86,7 @@ class Settings:
             "ingest": self.ingest,
             "render_engine": self.render,
             "platform": self.platform,
+            "retention": self.retention,
         }
 
     def with_embedded_services(self) -> Settings:

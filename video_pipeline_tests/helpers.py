@@ -46,18 +46,25 @@ def insert_project_sql(
     return str(project_id)
 
 
+# The intake sensor's cursor per (instance, database), kept between ticks as the daemon does.
+_intake_cursors: dict[tuple[int, str], str | None] = {}
+
+
 def tick_intake(defs: Any, instance: Any, database_url: str) -> list[RunRequest]:
-    """Evaluate the intake sensor once and store its partitions, as the daemon would."""
+    """Evaluate the intake sensor once and store its partitions and cursor, as the daemon
+    would."""
     sensor = defs.resolve_sensor_def("project_intake")
+    key = (id(instance), database_url)
     context = build_sensor_context(
         instance=instance,
         resources={"db": DatabaseResource(url=database_url), "platform": PlatformConfig()},
+        cursor=_intake_cursors.get(key),
     )
     result = sensor(context)
-    if not isinstance(result, SensorResult):
-        return []
+    assert isinstance(result, SensorResult)
     for request in result.dynamic_partitions_requests or []:
         instance.add_dynamic_partitions(PROJECTS, list(request.partition_keys))
+    _intake_cursors[key] = result.cursor
     return list(result.run_requests or [])
 
 

@@ -104,7 +104,10 @@ def test_sensors_start_running_and_schedules_exist(bare_defs: Definitions) -> No
         "process_deletions",
     }
     assert all(s.default_status.value == "RUNNING" for s in sensors.values())
-    assert [s.name for s in bare_defs.schedules or []] == ["retry_failed_projects"]
+    assert [s.name for s in bare_defs.schedules or []] == [
+        "retry_failed_projects",
+        "archive_ended_projects_nightly",
+    ]
 
 
 def test_provider_steps_retry_with_backoff_and_jitter(bare_defs: Definitions) -> None:

@@ -15,6 +15,8 @@ from dagster import (
     asset,
 )
 
+from video_pipeline.queues import step_placement
+
 PROJECTS = "projects"
 projects_partitions = DynamicPartitionsDefinition(name=PROJECTS)
 
@@ -42,6 +44,8 @@ def stage_asset(
     """
 
     def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
+        # The retried stages are the provider-backed ones (see PROVIDER_RETRY).
+        placement = step_placement(group, calls_provider=retry)
         return asset(
             name=fn.__name__,
             partitions_def=projects_partitions,
@@ -50,6 +54,8 @@ def stage_asset(
             owners=OWNERS,
             code_version=code_version,
             retry_policy=PROVIDER_RETRY if retry else None,
+            op_tags=placement.op_tags,
+            pool=placement.pool,
             description=description,
             check_specs=[
                 AssetCheckSpec(name, asset=fn.__name__, blocking=blocking)

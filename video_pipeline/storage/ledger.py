@@ -38,7 +38,7 @@ TERMINAL: frozenset[ProjectStatus] = frozenset(
     {"done", "failed", "blocked", "rejected", "canceled"}
 )
 
-RERUN: frozenset[ProjectStatus] = frozenset({"queued", "running"})
+RERUN: frozenset[ProjectStatus] = frozenset({"new", "queued", "running"})
 TRANSITIONS: Mapping[ProjectStatus, frozenset[ProjectStatus]] = {
     "new": frozenset({"queued", "deferred", "running", "failed", "canceled"}),
     # Over a quota: waits, and goes back to `new` when the quota allows it again.
@@ -51,7 +51,8 @@ TRANSITIONS: Mapping[ProjectStatus, frozenset[ProjectStatus]] = {
     "failed": RERUN,
     "blocked": RERUN,
     "canceled": RERUN,
-    "rejected": frozenset(),
+    # A person rejected it: only an explicit rerun (`project rerun`) starts it again.
+    "rejected": frozenset({"new"}),
 }
 """Which project status may follow which. `running` → `running` updates the detail."""
 
@@ -87,12 +88,14 @@ class Ledger:
         stage: str | None = None,
         stage_state: StageState | None = None,
         only_from: frozenset[ProjectStatus] | None = None,
+        columns: Mapping[str, object] | None = None,
     ) -> bool:
         """Move the project to `to` (and `stage` to `stage_state`) if allowed; the history
         row, the status and the stage state are written together or not at all.
 
         `only_from` narrows the legal sources further, without a warning when the project is
-        elsewhere (a run-status sensor closing only what is still open)."""
+        elsewhere (a run-status sensor closing only what is still open). `columns` are
+        other columns of the project row written in the same update (a rerun's count)."""
         with self.engine.begin() as conn:
             row = self._locked(conn)
             if row is None:
@@ -110,6 +113,7 @@ class Ledger:
             if stage is not None and stage_state is not None:
                 self._write_stage(conn, stage, stage_state, detail)
             values: dict[str, object] = {
+                **(columns or {}),
                 "status": to,
                 "status_detail": detail,
                 "updated_at": sa.func.now(),

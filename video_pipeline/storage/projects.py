@@ -90,22 +90,6 @@ def load_project(engine: sa.Engine, project_id: str) -> Project:
     )
 
 
-def intake_candidates(engine: sa.Engine, limit: int = 500) -> list[str]:
-    """Projects that still wait for a first run: the sensor's view of 'new'.
-
-    'queued' is included because a sensor tick that marked a project queued may have
-    failed before its run request was stored; the partition set decides what is new.
-    """
-    with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(projects.c.id)
-            .where(projects.c.status.in_(["new", "queued"]))
-            .order_by(projects.c.created_at)
-            .limit(limit)
-        ).scalars()
-        return [str(r) for r in rows]
-
-
 def project_overview(engine: sa.Engine, project_id: str) -> dict[str, Any] | None:
     """Status, per-stage state and the video's URI, for `project show`."""
     with engine.connect() as conn:

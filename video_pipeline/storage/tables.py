@@ -43,6 +43,10 @@ projects = sa.Table(
     sa.Column("run_id", sa.Text),
     _timestamp("created_at"),
     _timestamp("updated_at"),
+    # Intake and retention state (video_pipeline/storage/partitions.py).
+    sa.Column("partition_added_at", sa.DateTime(timezone=True)),
+    sa.Column("partition_archived_at", sa.DateTime(timezone=True)),
+    sa.Column("reruns", sa.Integer, nullable=False, server_default="0"),
 )
 
 project_sources = sa.Table(

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from video_pipeline.cli import app
 from video_pipeline.storage.events import project_history
-from video_pipeline.storage.projects import review_project, set_status
+from video_pipeline.storage.ledger import Ledger
+from video_pipeline.storage.projects import review_project
 from video_pipeline_tests.helpers import insert_project_sql
 
 
@@ -46,22 +47,23 @@ def test_a_refused_transition_records_nothing_and_review_records_the_decision(
 ) -> None:
     with engine.begin() as conn:
         project_id = insert_project_sql(conn, owner="platform-events", title="T", brief="B")
-        conn.execute(
-            sa.text(
-                "INSERT INTO stage_states (project_id, stage, state) "
-                "VALUES (:id, 'safety_check', 'needs_review')"
-            ),
-            {"id": project_id},
-        )
-    assert not set_status(engine, project_id, "done", "x", only_from=("running",))
+    run = Ledger(engine, project_id, run_id="0f5c6f0e-run")
+    assert not run.move("done", "x", only_from=frozenset({"running"}))
     assert project_history(engine, project_id) == []
 
-    assert set_status(engine, project_id, "needs_review", "safety_check: borderline")
+    assert run.move("running", "safety_check: running")
+    assert run.move(
+        "needs_review",
+        "safety_check: borderline",
+        stage="safety_check",
+        stage_state="needs_review",
+    )
     review_project(engine, project_id, approve=True, note="fine")
 
     history: list[dict[str, Any]] = project_history(engine, project_id)
     assert [(e["from_status"], e["to_status"], e["stage"]) for e in history] == [
-        ("new", "needs_review", "safety_check"),
+        ("new", "running", "safety_check"),
+        ("running", "needs_review", "safety_check"),
         ("needs_review", "queued", "safety_check"),
     ]
-    assert history[1]["reason"] == "safety_check: approved — fine"
+    assert history[2]["reason"] == "safety_check: approved — fine"

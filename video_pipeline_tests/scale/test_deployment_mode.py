@@ -1,0 +1,73 @@
+"""The deployment mode is chosen in one place: the executor, the step queues and pools."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from video_pipeline.cli import app
+from video_pipeline.distributed import BrokerNotConfigured
+from video_pipeline.settings import Settings, load_settings
+
+STAGES = ("sources", "research", "dna_profile", "safety_check", "script", "embeddings", "render")
+
+
+def _settings(stack: dict[str, str], **values: str) -> Settings:
+    return load_settings({"DATABASE_URL": stack["DATABASE_URL"], **values})
+
+
+def build_definitions(settings: Settings) -> Any:
+    # Imported once the stack runs: importing the module builds the default definitions.
+    from video_pipeline.definitions import build_definitions as build
+
+    return build(settings)
+
+
+def test_the_default_runs_steps_in_process_and_celery_mode_on_workers(
+    stack: dict[str, str],
+) -> None:
+    embedded = build_definitions(_settings(stack)).resolve_job_def("make_video")
+    assert embedded.executor_def.name == "in_process"
+    celery = build_definitions(
+        _settings(
+            stack,
+            VIDEO_PIPELINE_EXECUTOR="celery",
+            VIDEO_PIPELINE_BROKER_URL="redis://127.0.0.1:6379/0",
+        )
+    ).resolve_job_def("make_video")
+    assert celery.executor_def.name == "celery"
+    placement = {
+        name: (
+            celery.graph.node_named(name).definition.tags["dagster-celery/queue"],
+            celery.graph.node_named(name).definition.pool,
+        )
+        for name in STAGES
+    }
+    assert placement == {
+        "sources": ("content", None),
+        "research": ("content", "provider"),
+        "dna_profile": ("content", "provider"),
+        "safety_check": ("content", "provider"),
+        "script": ("content", "provider"),
+        "embeddings": ("content", "provider"),
+        "render": ("render", "render"),
+    }
+
+
+def test_celery_mode_without_a_broker_says_what_to_set(stack: dict[str, str]) -> None:
+    with pytest.raises(BrokerNotConfigured, match="VIDEO_PIPELINE_BROKER_URL"):
+        build_definitions(_settings(stack, VIDEO_PIPELINE_EXECUTOR="celery"))
+
+
+def test_worker_refuses_an_unknown_queue_and_a_missing_broker(stack: dict[str, str]) -> None:
+    runner = CliRunner()
+    unknown = runner.invoke(
+        app,
+        ["worker", "--queue", "gpu"],
+        env={"VIDEO_PIPELINE_BROKER_URL": "redis://127.0.0.1:1/0"},
+    )
+    assert unknown.exit_code == 2 and "unknown queue gpu" in unknown.output
+    missing = runner.invoke(app, ["worker", "--queue", "render"])
+    assert missing.exit_code == 2 and "VIDEO_PIPELINE_BROKER_URL" in missing.output
