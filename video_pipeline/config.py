@@ -162,11 +162,25 @@ class Declared:
     path: str
 
 
-def declared_settings(cls: type[BaseModel], prefix: str = "") -> Iterator[Declared]:
-    for name, field in cls.model_fields.items():
-        section = _section_type(field)
-        if section is not None:
-            yield from declared_settings(section, f"{prefix}{name}.")
-        elif env := env_name(field):
-            default = field.get_default(call_default_factory=True)
-            yield Declared(env, default, field.description or "", f"{prefix}{name}")
+def declared_settings(
+    sections: Mapping[str, type[BaseModel]],
+    prefix: str = "",
+    seen: set[type[BaseModel]] | None = None,
+) -> Iterator[Declared]:
+    """Every setting below `sections`; a section used in two places is listed once (a
+    resource is its section's subclass, so the two count as one declaration)."""
+    seen = set() if seen is None else seen
+    for name, section in sections.items():
+        if any(issubclass(section, known) or issubclass(known, section) for known in seen):
+            continue
+        seen.add(section)
+        nested = {}
+        for field_name, field in section.model_fields.items():
+            inner = _section_type(field)
+            if inner is not None:
+                nested[field_name] = inner
+            elif env := env_name(field):
+                default = field.get_default(call_default_factory=True)
+                path = f"{prefix}{name}.{field_name}"
+                yield Declared(env, default, field.description or "", path)
+        yield from declared_settings(nested, f"{prefix}{name}.", seen)

@@ -133,11 +133,7 @@ def _sections() -> dict[str, type[BaseModel]]:
 
 def declared() -> list[Declared]:
     """Every declared setting, in the tree's order."""
-    return [
-        item
-        for name, section in _sections().items()
-        for item in declared_settings(section, f"{name}.")
-    ]
+    return list(declared_settings(_sections()))
 
 
 def settings_table() -> str:

@@ -9,14 +9,28 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "video_pipeline"
 
 LAYERS: list[set[str]] = [
-    {"models", "errors", "config", "text", "fonts", "layout", "samples"},
+    {"models", "errors", "config", "text", "fonts", "layout", "samples", "quotas", "queues"},
     {"providers"},
     {"render"},
     {"stages"},
-    {"storage"},
-    {"resources"},
+    {"storage", "platform_config", "metrics"},
+    {"resources", "webhooks", "distributed"},
     {"assets"},
-    {"automation", "settings", "definitions", "devstack", "cli", "project_request"},
+    {
+        "automation",
+        "retention",
+        "deletion",
+        "platform_sensors",
+        "settings",
+        "definitions",
+        "devstack",
+        "doctor",
+        "estimate",
+        "serve",
+        "cli",
+        "cli_platform",
+        "project_request",
+    },
 ]
 ENTRY_POINTS = {"storage/migrations/env.py"}
 """Scripts a tool runs (alembic's environment); they may reach for the settings."""

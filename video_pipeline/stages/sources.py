@@ -19,6 +19,12 @@ from pydantic import Field
 from video_pipeline.config import setting
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import ExtractedSource, Project, SourceInput, Sources
+from video_pipeline.providers.languages import (
+    detect,
+    language_name,
+    not_language,
+    supported_languages,
+)
 from video_pipeline.samples import DEMO_DIR
 from video_pipeline.stages.fetch import FetchLimits, fetch
 from video_pipeline.stages.formats import (
@@ -37,12 +43,6 @@ from video_pipeline.stages.validation import (
     raw_project,
     refusal,
     source_problems,
-)
-from video_pipeline.text.language import (
-    detect,
-    language_name,
-    not_language,
-    supported_languages,
 )
 from video_pipeline.text.normalise import normalise_whitespace
 

@@ -20,24 +20,21 @@ from pydantic import BaseModel, Field, ValidationError
 
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import Project, ProjectSettings, SourceInput
-from video_pipeline.stages.formats import FORMATS_BY_SUFFIX
-from video_pipeline.text.language import (
+from video_pipeline.providers.languages import (
+    OPENAI_VOICES,
     espeak_voices,
     language,
     supported_languages,
     voice_language,
     voices_for,
 )
+from video_pipeline.stages.formats import FORMATS_BY_SUFFIX
 
 SpeechEngine = Literal["offline", "openai"]
 
 ROLES = ("material", "reference", "music")
 KINDS = ("text", "file", "url")
 MUSIC_TYPES = (".mp3", ".wav", ".m4a", ".aac", ".ogg", ".opus", ".flac")
-OPENAI_VOICES: tuple[str, ...] = (
-    *("alloy", "ash", "ballad", "cedar", "coral", "echo", "fable"),
-    *("marin", "nova", "onyx", "sage", "shimmer", "verse"),
-)
 
 
 class IntakeLimits(Config):

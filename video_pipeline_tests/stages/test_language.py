@@ -10,13 +10,13 @@ import pytest
 
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import Project, ProjectSettings, SourceInput
+from video_pipeline.providers.languages import language, not_language, supported_languages
 from video_pipeline.providers.offline.content import OfflineContent
 from video_pipeline.providers.offline.speech import EspeakSpeech
 from video_pipeline.stages.research import citation_problems, run_research
 from video_pipeline.stages.sources import extract_sources
 from video_pipeline.stages.validation import RawProject, validated_project
 from video_pipeline.text import sentences
-from video_pipeline.text.language import language, not_language, supported_languages
 
 GERMAN = (
     "Die Honigbiene lebt in Völkern mit bis zu fünfzigtausend Tieren. Eine Königin legt im "

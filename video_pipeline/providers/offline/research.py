@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import MAX_FACTS, MIN_FACTS, Citation, ExtractedSource, KeyFact, Research
-from video_pipeline.text.language import language
+from video_pipeline.providers.languages import language
 from video_pipeline.text.sentences import Sentence, split_sentences
 from video_pipeline.text.words import (
     STOPWORDS,

@@ -11,11 +11,10 @@ from openai import omit
 
 from video_pipeline.providers.alignment import align_words
 from video_pipeline.providers.base import Narration, ProviderError, WordTiming
+from video_pipeline.providers.languages import OPENAI_VOICES, language_name
 from video_pipeline.providers.openai.batching import split_text
 from video_pipeline.providers.openai.calls import Call, Metered, OpenAIProvider
 from video_pipeline.providers.openai.wav import decode_wav, write_wav
-from video_pipeline.stages.validation import OPENAI_VOICES
-from video_pipeline.text.language import language_name
 
 VOICES = frozenset(OPENAI_VOICES)
 MAX_INPUT_CHARS = 4096

@@ -40,6 +40,13 @@ _UNSPACED = re.compile(
 )
 
 
+OPENAI_VOICES: tuple[str, ...] = (
+    *("alloy", "ash", "ballad", "cedar", "coral", "echo", "fable"),
+    *("marin", "nova", "onyx", "sage", "shimmer", "verse"),
+)
+"""The voices OpenAI TTS speaks (any language)."""
+
+
 @dataclass(frozen=True)
 class Language:
     code: str
