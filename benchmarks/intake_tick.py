@@ -25,8 +25,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from video_pipeline.services.embedded import services_down, services_up
-
+from video_pipeline.devstack.embedded import services_down, services_up
 from video_pipeline_tests.helpers import insert_project_sql
 from video_pipeline_tests.scale.cluster import REPO, deployment, insert_past_projects
 

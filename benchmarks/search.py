@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
-from video_pipeline.services.postgres import APP_DATABASE, start_postgres, stop_postgres
 
+from video_pipeline.devstack.postgres import APP_DATABASE, start_postgres, stop_postgres
 from video_pipeline.storage.hits import SearchHit
 from video_pipeline.storage.migrate import upgrade
 from video_pipeline.storage.search import (

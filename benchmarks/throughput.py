@@ -31,9 +31,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from video_pipeline.runtime import start_stack
-from video_pipeline.services.embedded import services_down
-
+from video_pipeline.devstack.embedded import services_down
+from video_pipeline.devstack.stack import start_stack
 from video_pipeline.settings import load_settings
 from video_pipeline_tests.helpers import insert_project_sql
 from video_pipeline_tests.pipeline.test_end_to_end import demo_sources

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from video_pipeline.assets.stage_asset import PROJECTS
 from video_pipeline.cli import app
 from video_pipeline.providers.registry import ProviderSettings, build_embedder
+from video_pipeline.storage.ledger import mark_queued
 from video_pipeline.storage.object_store import ObjectStore
-from video_pipeline.storage.projects import mark_queued
 from video_pipeline.storage.tables import deletion_requests, metadata
 from video_pipeline.storage.vectors import search
 from video_pipeline_tests.helpers import insert_project_sql

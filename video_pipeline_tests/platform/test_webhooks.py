@@ -18,8 +18,8 @@ from dagster import build_sensor_context
 
 from video_pipeline.platform_config import PlatformConfig
 from video_pipeline.stages.sources import IngestLimits
+from video_pipeline.storage.ledger import mark_queued
 from video_pipeline.storage.object_store import ObjectStore
-from video_pipeline.storage.projects import mark_queued
 from video_pipeline.webhooks.delivery import deliver_due, enqueue_events
 from video_pipeline.webhooks.signing import (
     EVENT_ID_HEADER,

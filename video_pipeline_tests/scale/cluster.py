@@ -18,9 +18,9 @@ from pathlib import Path
 import psycopg2
 import sqlalchemy as sa
 from dagster import DagsterInstance
-from video_pipeline.services.embedded import read_state
-from video_pipeline.services.postgres import ensure_database
 
+from video_pipeline.devstack.embedded import read_state
+from video_pipeline.devstack.postgres import ensure_database
 from video_pipeline.storage.migrate import upgrade
 
 REPO = Path(__file__).resolve().parents[2]

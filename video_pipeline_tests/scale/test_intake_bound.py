@@ -14,9 +14,9 @@ import psycopg2
 import pytest
 import sqlalchemy as sa
 from dagster import SensorResult, build_sensor_context
-from video_pipeline.services.embedded import read_state
-from video_pipeline.services.postgres import ensure_database
 
+from video_pipeline.devstack.embedded import read_state
+from video_pipeline.devstack.postgres import ensure_database
 from video_pipeline.resources import DatabaseResource
 from video_pipeline.storage.migrate import upgrade
 from video_pipeline.storage.partitions import intake_query
