@@ -45,8 +45,9 @@ from video_pipeline.storage.fulltext import text_search_config
 from video_pipeline.storage.hits import SearchHit
 
 VECTOR_INDEX_LIMIT = 2000
-# Measured by benchmarks/search.py: an exact scan of this many 384-d chunks stays within a few
-# milliseconds on 2 cores; below it exact search is as fast as an index and always right.
+# Below this, exact search (always right) is used; benchmarks/search.py measures the whole
+# design with it (owners up to 10k exact). Not tuned further: a lower value trades recall for
+# less CPU per query on owners just below it.
 EXACT_SEARCH_MAX_ROWS = 10_000
 # pgvector's guidance: lists = rows / 1000; probes ~ sqrt(lists). With lists sized this way a
 # search reads about PROBES * ROWS_PER_LIST vectors, whatever the owner's size.
