@@ -96,7 +96,7 @@ retrievable_text = sa.Table(
     sa.Column("model", sa.Text, nullable=False),
     sa.Column("dimension", sa.Integer, nullable=False),
     # No fixed dimension: one column serves every embedding model; large owners get partial
-    # HNSW indexes over a cast expression, small ones are searched exactly (storage.vectors).
+    # IVFFlat indexes over a cast expression, small ones are searched exactly (storage.vectors).
     sa.Column("embedding", Vector(), nullable=False),
     # The project's text search configuration and the generated full-text vector.
     sa.Column("text_config", REGCONFIG, nullable=False, server_default="simple"),

@@ -7,14 +7,20 @@ limit for `vector` indexes are indexed and searched as `halfvec`.
 Index design, for owners of very different sizes. An owner with fewer than
 `EXACT_SEARCH_MAX_ROWS` chunks of a model is searched exactly: the (owner_id, model) btree finds
 its rows and Postgres sorts them by distance (recall 1.0, a few milliseconds at that size).
-An owner at or above it gets a partial HNSW index of its own (`WHERE owner_id = ... AND
-model = ... AND dimension = ...`), so its search walks a graph of its own chunks only: no
-filter, no candidates lost to other owners. Both paths run the same query; the planner picks
-the partial index when the query's literal predicate matches it (psycopg2 inlines parameters;
-a driver with server-side prepared statements would need the literals inlined too).
+An owner at or above it gets a partial IVFFlat index of its own (`WHERE owner_id = ... AND
+model = ... AND dimension = ...`), so its search scans lists of its own chunks only: no filter,
+no candidates lost to other owners. IVFFlat rather than HNSW: an owner's chunks come in tight
+groups (the chunks of one document); on the benchmark's largest owner (65k chunks) a per-owner
+HNSW graph left the same queries at recall@10 0.7 whether ef_search was 100 or 400 (and one query
+at 0.0 in the 1M run), while k-means lists follow the groups (1.0 with 8 probes).
+
+Both paths run the same query; the planner picks the partial index when the query's literal
+predicate matches it (psycopg2 inlines parameters; a driver with server-side prepared
+statements would need the literals inlined too).
 
 Writes stream rows with a binary COPY, one transaction per batch of projects, replacing their
-rows; a write that takes an owner past the threshold then builds its index concurrently.
+rows; a write that takes an owner past the threshold then builds its index concurrently, and
+one that has quadrupled the owner since its index was built builds a new one with more lists.
 """
 
 from __future__ import annotations
@@ -38,15 +44,18 @@ from video_pipeline.storage.copy_rows import (
 from video_pipeline.storage.fulltext import text_search_config
 from video_pipeline.storage.hits import SearchHit
 
-HNSW_VECTOR_LIMIT = 2000
-# Measured by benchmarks/search.py: an exact scan of this many 384-d chunks stays within a few
-# milliseconds on 2 cores, and below it exact search beats HNSW on recall at equal speed.
+VECTOR_INDEX_LIMIT = 2000
+# Below this, exact search (always right) is used; benchmarks/search.py measures the whole
+# design with it (owners up to 10k exact). Not tuned further: a lower value trades recall for
+# less CPU per query on owners just below it.
 EXACT_SEARCH_MAX_ROWS = 10_000
-# Candidate list of the per-owner HNSW scans; recall@10 >= 0.9 for every benchmark query.
-EF_SEARCH = 100
-# Building a 64k-chunk 384-d graph in memory needs about 200 MB; beyond it pgvector slows down.
+# pgvector's guidance: lists = rows / 1000; probes ~ sqrt(lists). With lists sized this way a
+# search reads about PROBES * ROWS_PER_LIST vectors, whatever the owner's size.
+ROWS_PER_LIST = 1000
+PROBES = 8
+# k-means over a 64k-chunk owner; more than the default 64 MB keeps the build in memory.
 INDEX_BUILD_MEMORY = "512MB"
-INDEX_PREFIX = "ix_rt_owner_hnsw_"
+INDEX_PREFIX = "ix_rt_owner_ivf_"
 
 
 @dataclass(frozen=True)
@@ -80,14 +89,18 @@ class ProjectChunks:
 
 
 def _cast(dimension: int) -> str:
-    vector_type = "halfvec" if dimension > HNSW_VECTOR_LIMIT else "vector"
+    vector_type = "halfvec" if dimension > VECTOR_INDEX_LIMIT else "vector"
     return f"{vector_type}({int(dimension)})"
 
 
-def owner_index_name(owner_id: str, model: str) -> str:
-    """A name that is a valid identifier whatever the owner string holds."""
+def owner_index_prefix(owner_id: str, model: str) -> str:
+    """The start of the owner's index names: valid whatever the owner string holds."""
     digest = hashlib.sha256(f"{owner_id}\x00{model}".encode()).hexdigest()[:24]
-    return INDEX_PREFIX + digest
+    return f"{INDEX_PREFIX}{digest}_"
+
+
+def lists_for(rows: int) -> int:
+    return max(10, rows // ROWS_PER_LIST)
 
 
 def replace_chunks(
@@ -111,7 +124,7 @@ def replace_projects(
 ) -> int:
     """Replace the chunks of several projects in one transaction with one binary COPY.
 
-    With `maintain_indexes`, owners that reach `EXACT_SEARCH_MAX_ROWS` get their HNSW index
+    With `maintain_indexes`, owners that reach `EXACT_SEARCH_MAX_ROWS` get their own index
     right after; bulk loads pass False and call `index_large_owners` once at the end."""
     oids: dict[str, int] = {}
     with engine.begin() as conn:
@@ -147,12 +160,17 @@ def replace_projects(
     return sum(len(b.chunks) for b in batches)
 
 
-def _index_is_valid(conn: sa.Connection, name: str) -> bool | None:
-    """True/False for a valid/invalid index (an interrupted concurrent build), None if none."""
-    return conn.execute(
-        sa.text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)"),
-        {"name": name},
-    ).scalar_one_or_none()
+def _owner_indexes(conn: sa.Connection, owner_id: str, model: str) -> dict[str, bool]:
+    """The owner's index names (the suffix is the number of lists) and whether each is valid
+    (a concurrent build that was interrupted leaves an invalid one)."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c "
+            "ON c.oid = i.indexrelid WHERE c.relname LIKE :prefix || '%'"
+        ),
+        {"prefix": owner_index_prefix(owner_id, model).replace("_", "\\_")},
+    ).all()
+    return {str(name): bool(valid) for name, valid in rows}
 
 
 def ensure_owner_index(
@@ -162,49 +180,65 @@ def ensure_owner_index(
     dimension: int,
     min_rows: int = EXACT_SEARCH_MAX_ROWS,
 ) -> bool:
-    """Build the owner's partial HNSW index once it has `min_rows` chunks of the model;
-    True when the index exists afterwards. Builds concurrently: other writes go on."""
-    name = owner_index_name(owner_id, model)
+    """Build the owner's partial IVFFlat index once it has `min_rows` chunks of the model, and
+    a larger one when it has grown fourfold; True when an index exists afterwards. Builds
+    concurrently (other writes go on), then drops the index it replaces."""
+    prefix = owner_index_prefix(owner_id, model)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        if _index_is_valid(conn, name):
-            return True
         count = conn.execute(
             sa.text(
                 "SELECT count(*) FROM retrievable_text WHERE owner_id = :owner AND model = :model"
             ),
             {"owner": owner_id, "model": model},
         ).scalar_one()
-        if count < min_rows:
+        wanted = lists_for(count)
+
+        def current(indexes: dict[str, bool]) -> bool:
+            return any(
+                valid and 4 * int(name.rsplit("_", 1)[1]) >= wanted
+                for name, valid in indexes.items()
+            )
+
+        existing = _owner_indexes(conn, owner_id, model)
+        if current(existing):
+            return True
+        if count < min_rows and not existing:
             return False
-        lock = sa.text("SELECT pg_advisory_lock(hashtext(:name))")
-        conn.execute(lock, {"name": name})
+        conn.execute(sa.text("SELECT pg_advisory_lock(hashtext(:p))"), {"p": prefix})
         try:
-            valid = _index_is_valid(conn, name)
-            if valid is False:
-                conn.execute(sa.text(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"'))
-            if not valid:
+            indexes = _owner_indexes(conn, owner_id, model)
+            if not current(indexes):
+                name = f"{prefix}{wanted}"
                 conn.execute(sa.text(f"SET maintenance_work_mem = '{INDEX_BUILD_MEMORY}'"))
-                conn.execute(sa.text(_index_ddl(conn, name, owner_id, model, dimension)))
+                if name in indexes:  # an interrupted build of the same size
+                    conn.execute(sa.text(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"'))
+                conn.execute(sa.text(_index_ddl(conn, name, owner_id, model, dimension, wanted)))
+                for old in set(indexes) - {name}:
+                    conn.execute(sa.text(f'DROP INDEX CONCURRENTLY IF EXISTS "{old}"'))
         finally:
             conn.execute(sa.text("RESET maintenance_work_mem"))
-            conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": name})
+            conn.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:p))"), {"p": prefix})
     return True
 
 
-def _index_ddl(conn: sa.Connection, name: str, owner_id: str, model: str, dimension: int) -> str:
-    ops = "halfvec_cosine_ops" if dimension > HNSW_VECTOR_LIMIT else "vector_cosine_ops"
+def _index_ddl(
+    conn: sa.Connection, name: str, owner_id: str, model: str, dimension: int, lists: int
+) -> str:
+    ops = "halfvec_cosine_ops" if dimension > VECTOR_INDEX_LIMIT else "vector_cosine_ops"
     # Postgres quotes the owner and model itself (format %L): any string is safe here.
     return str(
         conn.execute(
             sa.text(
                 "SELECT format('CREATE INDEX CONCURRENTLY IF NOT EXISTS %I ON retrievable_text "
-                "USING hnsw ((embedding::' || :cast || ') ' || :ops || ') "
+                "USING ivfflat ((embedding::' || :cast || ') ' || :ops || ') "
+                "WITH (lists = ' || :lists || ') "
                 "WHERE owner_id = %L AND model = %L AND dimension = ' || :dimension, "
                 ":name, :owner, :model)"
             ),
             {
                 "cast": _cast(dimension),
                 "ops": ops,
+                "lists": str(int(lists)),
                 "dimension": str(int(dimension)),
                 "name": name,
                 "owner": owner_id,
@@ -226,7 +260,7 @@ def index_large_owners(engine: sa.Engine, min_rows: int = EXACT_SEARCH_MAX_ROWS)
         ).all()
     for owner, model, dimension in groups:
         ensure_owner_index(engine, owner, model, int(dimension), min_rows)
-    return [owner_index_name(owner, model) for owner, model, _ in groups]
+    return [owner_index_prefix(owner, model) for owner, model, _ in groups]
 
 
 def nearest(
@@ -237,9 +271,9 @@ def nearest(
     limit: int,
 ) -> list[SearchHit]:
     """Nearest chunks by cosine distance among one owner's chunks of one model (exact for
-    small owners, the owner's own HNSW graph for large ones)."""
+    small owners, the owner's own IVFFlat lists for large ones)."""
     rows = conn.execute(
-        _nearest_statement(len(query_embedding), max(EF_SEARCH, int(limit))),
+        _nearest_statement(len(query_embedding)),
         {
             "query": vector_literal(query_embedding),
             "owner": owner_id,
@@ -254,12 +288,12 @@ def nearest(
 
 
 @cache
-def _nearest_statement(dimension: int, ef_search: int) -> sa.TextClause:
+def _nearest_statement(dimension: int) -> sa.TextClause:
     # One round trip: the SET LOCAL and the query go in one simple-protocol message, and the
     # query vector appears once (ORDER BY its alias still uses the index).
     cast = _cast(dimension)
     return sa.text(
-        f"SET LOCAL hnsw.ef_search = {int(ef_search)}; "
+        f"SET LOCAL ivfflat.probes = {PROBES}; "
         f"SELECT id, project_id, kind, ref, content, "
         f"(embedding::{cast}) <=> CAST(:query AS {cast}) AS distance "
         f"FROM retrievable_text "

@@ -28,7 +28,7 @@ OWNERS = [
     "  spaced  ",
     "spaced",
 ]
-# Owners whose search runs through a partial HNSW index of their own.
+# Owners whose search runs through a partial IVFFlat index of their own.
 INDEXED = {"o'brien", "100%", "back\\slash", "Ünïcødé 🎬"}
 TEXTS = ["bees dance to show where flowers are", "hives keep bees warm", "nectar becomes honey"]
 

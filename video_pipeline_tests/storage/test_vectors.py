@@ -10,13 +10,14 @@ import pytest
 import sqlalchemy as sa
 
 from video_pipeline.models import ProjectSettings
+from video_pipeline.storage import vectors
 from video_pipeline.storage.projects import create_project
 from video_pipeline.storage.vectors import (
     INDEX_PREFIX,
     ProjectChunks,
     StoredChunk,
     ensure_owner_index,
-    owner_index_name,
+    owner_index_prefix,
     replace_chunks,
     replace_projects,
     search,
@@ -124,17 +125,47 @@ def test_small_owners_are_searched_exactly_and_large_owners_get_their_own_index(
 
     assert not ensure_owner_index(engine, "vectors-big", "m", 384, min_rows=301)
     assert ensure_owner_index(engine, "vectors-big", "m", 384, min_rows=300)
-    index = owner_index_name("vectors-big", "m")
-    assert index in plan(engine, "vectors-big", "m", query_list, force=True)
+    prefix = owner_index_prefix("vectors-big", "m")
+    assert f"{prefix}10" in plan(engine, "vectors-big", "m", query_list, force=True)
     # Another owner's query cannot use it: the index predicate names its owner.
-    assert index not in plan(engine, "vectors-a", "m", query_list, force=True)
-    assert [h.content for h in search(engine, "vectors-big", "m", query_list, limit=5)] == exact
-    # Rows written after the build go into the owner's graph too.
+    assert prefix not in plan(engine, "vectors-a", "m", query_list, force=True)
+    # Approximate now: the nearest chunk still comes first.
+    hits = search(engine, "vectors-big", "m", query_list, limit=5)
+    assert hits[0].content == exact[0] and len(hits) == 5
+    # Rows written after the build go into the owner's lists too.
     extra = new_project(engine, "vectors-big")
     replace_chunks(
         engine, extra, "vectors-big", "m", 384, [StoredChunk("x", "x", 0, "new", query_list)]
     )
     assert search(engine, "vectors-big", "m", query_list, limit=1)[0].content == "new"
+
+
+def test_an_owner_that_grew_fourfold_gets_an_index_with_more_lists(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vectors, "ROWS_PER_LIST", 10)
+    project = new_project(engine, "vectors-growing")
+    first = random_vectors(200, 384, seed=8)
+    replace_chunks(engine, project, "vectors-growing", "m", 384, chunks_of(first, "a"))
+    assert ensure_owner_index(engine, "vectors-growing", "m", 384, min_rows=200)
+    prefix = owner_index_prefix("vectors-growing", "m")
+
+    def indexes() -> set[str]:
+        with engine.connect() as conn:
+            names = conn.execute(
+                sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'retrievable_text'")
+            ).scalars()
+            return {name for name in names if name.startswith(prefix)}
+
+    assert indexes() == {f"{prefix}20"}
+    more = new_project(engine, "vectors-growing")
+    replace_chunks(engine, more, "vectors-growing", "m", 384, chunks_of(first * 3, "b"))
+    assert indexes() == {f"{prefix}20"}  # 800 rows want 80 lists: within 4x of 20
+    grown = new_project(engine, "vectors-growing")
+    replace_chunks(engine, grown, "vectors-growing", "m", 384, chunks_of(first[:10], "c"))
+    assert indexes() == {f"{prefix}81"}
+    hits = search(engine, "vectors-growing", "m", first[3], limit=3)
+    assert first[3] and hits[0].score == pytest.approx(1.0, abs=1e-5)
 
 
 def test_copy_stores_vectors_text_and_language_exactly_and_replacing_is_idempotent(

@@ -6,7 +6,7 @@
   row passes ~2 kB, which makes the exact per-owner scans read TOAST for every row.
 - The whole-table HNSW index of each dimension goes: filtered by owner it missed the true
   neighbours of small owners. Small owners are searched exactly; each large owner gets a partial
-  HNSW index of its own (see storage.vectors).
+  vector index of its own (see storage.vectors).
 
 Revision ID: 0005
 Revises: 0004
@@ -49,6 +49,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(DROP_INDEXES.format(pattern="ix\\_rt\\_owner\\_hnsw\\_%"))
+    op.execute(DROP_INDEXES.format(pattern="ix\\_rt\\_owner\\_%"))
     op.execute("ALTER TABLE retrievable_text DROP COLUMN tsv, DROP COLUMN text_config")
     op.execute("ALTER TABLE retrievable_text ALTER COLUMN embedding SET STORAGE EXTERNAL")
