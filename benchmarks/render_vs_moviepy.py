@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/render_vs_moviepy.py --quick    # 1 run each, no 10-minute run
     .venv/bin/python benchmarks/render_vs_moviepy.py --motion   # also: zoom + 0.5 s crossfades
     .venv/bin/python benchmarks/render_vs_moviepy.py --quick --motion pan,0   # or other motion
+    .venv/bin/python benchmarks/render_vs_moviepy.py --karaoke  # also: karaoke captions' cost
 
 Both renders take the same stills (10 title cards, 1080x1920), narration WAVs and caption
 events, and encode with the same settings: libx264 preset veryfast, CRF 23, 30 fps, AAC. Ours is
@@ -26,13 +27,13 @@ from pathlib import Path
 
 import psutil
 
-from video_pipeline.models import ProjectSettings, Scene, Script
+from video_pipeline.fonts import BOLD_FONT
+from video_pipeline.layout import caption_area, frame_size
+from video_pipeline.models import ProjectSettings, Scene, Script, SubtitleStyle
 from video_pipeline.providers.offline.images import TitleCardImages
 from video_pipeline.providers.offline.speech import EspeakSpeech
 from video_pipeline.render import RenderedVideo, render_video
-from video_pipeline.render.fonts import BOLD_FONT
 from video_pipeline.render.graph import EncoderSettings
-from video_pipeline.render.layout import caption_area, frame_size
 
 SETTINGS = ProjectSettings(aspect="9:16", resolution="1080p")
 SENTENCES = [
@@ -69,18 +70,25 @@ def benchmark_script(scenes: int) -> Script:
 # --------------------------------------------------------------------------- workers
 
 
-def run_ours(scenes: int, workdir: Path, motion: str | None = None) -> dict[str, float]:
-    """`motion` is "CAMERA,CROSSFADE SECONDS", e.g. "zoom,0.5"; None is the compared render."""
-    settings = SETTINGS
+def run_ours(
+    scenes: int, workdir: Path, motion: str | None = None, mode: str = "lines"
+) -> dict[str, float]:
+    """`motion` is "CAMERA,CROSSFADE SECONDS", e.g. "zoom,0.5"; None is the compared render.
+    `mode` is the caption style: lines (the default), karaoke or pop."""
+    script = benchmark_script(scenes)
+    settings = SETTINGS.model_copy(
+        update={
+            "duration_seconds": script.estimated_duration_seconds,
+            "subtitle_style": SubtitleStyle(mode=mode),
+        }
+    )
     if motion:
         camera, crossfade = motion.split(",")
-        settings = SETTINGS.model_copy(
+        settings = settings.model_copy(
             update={"camera_motion": camera, "crossfade_seconds": float(crossfade)}
         )
     started = time.monotonic()
-    rendered = render_video(
-        benchmark_script(scenes), settings, EspeakSpeech(), TitleCardImages(), workdir
-    )
+    rendered = render_video(script, settings, EspeakSpeech(), TitleCardImages(), workdir)
     (workdir / "rendered.json").write_text(rendered.model_dump_json(), encoding="utf-8")
     return {
         "seconds": time.monotonic() - started,
@@ -103,7 +111,7 @@ def run_moviepy(assets: Path, workdir: Path) -> dict[str, float]:
 
     rendered = RenderedVideo.model_validate_json((assets / "rendered.json").read_text())
     size = frame_size(SETTINGS.aspect, SETTINGS.resolution)
-    area = caption_area(SETTINGS.aspect, size, SETTINGS.subtitle_style)
+    area = caption_area(size, SETTINGS.subtitle_style)
     encoder = EncoderSettings()
     started = time.monotonic()
     stills = concatenate_videoclips(
@@ -129,7 +137,7 @@ def run_moviepy(assets: Path, workdir: Path) -> dict[str, float]:
     ]
     voice = CompositeAudioClip(
         [
-            AudioFileClip(str(assets / f"narration_{i:03d}.wav")).with_start(span.start)
+            AudioFileClip(str(_narration(assets, i))).with_start(span.start)
             for i, span in enumerate(rendered.scenes)
         ]
     )
@@ -157,6 +165,12 @@ def run_moviepy(assets: Path, workdir: Path) -> dict[str, float]:
         logger=None,
     )
     return {"seconds": time.monotonic() - started, "video_seconds": rendered.narration_seconds}
+
+
+def _narration(assets: Path, index: int) -> Path:
+    """The scene's narration as ours used it: after the length fit's tempo change, if any."""
+    fitted = assets / f"narration_{index:03d}_tempo.wav"
+    return fitted if fitted.exists() else assets / f"narration_{index:03d}.wav"
 
 
 # --------------------------------------------------------------------------- measuring
@@ -201,13 +215,17 @@ def main() -> None:
         metavar="CAMERA,CROSSFADE",
         help="also time ours with camera motion and crossfades (default: zoom,0.5)",
     )
+    parser.add_argument(
+        "--karaoke", action="store_true", help="also time ours with karaoke captions"
+    )
+    parser.add_argument("--mode", default="lines", help=argparse.SUPPRESS)
     parser.add_argument("--worker", choices=["ours", "moviepy"], help=argparse.SUPPRESS)
     parser.add_argument("--scenes", type=int, default=10, help=argparse.SUPPRESS)
     parser.add_argument("--assets", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker == "ours":
-        print(json.dumps(run_ours(args.scenes, args.workdir, args.motion)))
+        print(json.dumps(run_ours(args.scenes, args.workdir, args.motion, args.mode)))
         return
     if args.worker == "moviepy":
         print(json.dumps(run_moviepy(args.assets, args.workdir)))
@@ -219,6 +237,8 @@ def main() -> None:
         if args.motion:
             results["motion"] = args.motion
             results["moving"] = [_ours(tmp, "moving", variants["moving"]) for _ in range(runs)]
+        if args.karaoke:
+            results["karaoke"] = [_ours(tmp, "karaoke", ["--mode", "karaoke"]) for _ in range(runs)]
         if not args.quick:
             for name, extra in variants.items():
                 results[f"{name}_10min"] = _ours(tmp, f"{name}_10min", ["--scenes", "100", *extra])
@@ -257,14 +277,16 @@ def _report(results: dict[str, object]) -> None:
     print(f"ours is {moviepy_s / ours_s:.1f}x faster than MoviePy")
     print(f"peak RSS, ours 1 min: {max(r['peak_rss_mb'] for r in ours):.0f} MB")
     print(f"peak RSS, MoviePy:    {max(r['peak_rss_mb'] for r in moviepy):.0f} MB")
-    if "moving" in results:
-        moving: list[dict[str, float]] = results["moving"]  # type: ignore[assignment]
-        moving_s = statistics.median(r["seconds"] for r in moving)
-        print(
-            f"ours with motion {results['motion']}: median {moving_s:.1f} s "
-            f"({video_s / moving_s:.1f}x realtime), peak RSS "
-            f"{max(r['peak_rss_mb'] for r in moving):.0f} MB"
-        )
+    variants = [("moving", f"ours with motion {results.get('motion')}")]
+    for key, label in [*variants, ("karaoke", "ours with karaoke captions")]:
+        if key in results:
+            runs: list[dict[str, float]] = results[key]  # type: ignore[assignment]
+            seconds = statistics.median(r["seconds"] for r in runs)
+            print(
+                f"{label}: median {seconds:.1f} s ({video_s / seconds:.1f}x realtime, "
+                f"{seconds / ours_s:.2f}x the default's time), peak RSS "
+                f"{max(r['peak_rss_mb'] for r in runs):.0f} MB"
+            )
     moving_label = f"ours with motion {results.get('motion')}"
     for key, label in [("ours_10min", "ours"), ("moving_10min", moving_label)]:
         if key in results:

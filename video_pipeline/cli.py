@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -82,6 +83,14 @@ def services_env_command(as_json: JsonFlag = False) -> None:
         raise _fail("the embedded services were never started: run `video-pipeline services up`")
     env = state.environment(settings.resolved_data_dir)
     typer.echo(dump_env_json(env) if as_json else shell_exports(env))
+
+
+@app.command("settings")
+def settings_command() -> None:
+    """Every setting: its environment variable, default and meaning (the README's table)."""
+    from video_pipeline.settings import settings_table
+
+    typer.echo(settings_table())
 
 
 @app.command("migrate")
@@ -216,21 +225,67 @@ def search_command(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     owner: Annotated[str, typer.Option(help="Whose chunks to search (required).")],
     limit: Annotated[int, typer.Option(min=1, max=100, help="How many hits.")] = 5,
+    mode: Annotated[
+        str,
+        typer.Option(help="hybrid (full text and vectors, fused), vector, or text."),
+    ] = "hybrid",
+    language: Annotated[
+        str, typer.Option(help="Language of the query, as in the projects (en, de, fr, ...).")
+    ] = "en",
     as_json: JsonFlag = False,
 ) -> None:
-    """Semantic search over one owner's chunks (sources, research, scripts)."""
+    """Search one owner's chunks (sources, research, scripts) by meaning and by exact words."""
     from video_pipeline.providers.registry import build_embedder
-    from video_pipeline.storage.vectors import search
+    from video_pipeline.storage.search import SearchMode, search_chunks
+    from video_pipeline.storage.vectors import owner_models
 
+    try:
+        search_mode = SearchMode(mode)
+    except ValueError as exc:
+        raise _fail(f"--mode must be one of {', '.join(SearchMode)}, not {mode!r}") from exc
     settings = load_settings()
+    engine = _engine(settings)
     embedder = build_embedder(settings.providers)
-    hits = search(_engine(settings), owner, embedder.model, embedder.embed([query])[0], limit)
+    embedding = None if search_mode is SearchMode.text else embedder.embed([query])[0]
+    hits = search_chunks(
+        engine, owner, embedder.model, query, embedding, search_mode, language, limit
+    )
+    stale = {m: n for m, n in owner_models(engine, owner).items() if m != embedder.model}
+    for model, count in stale.items():
+        typer.secho(
+            f"note: {count} chunks of this owner are embedded with {model}, not "
+            f"{embedder.model}, and are not searched: run "
+            f"`video-pipeline reembed --owner {shlex.quote(owner)}`",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     if as_json:
         typer.echo(json.dumps([hit.__dict__ for hit in hits], indent=2))
         return
     for hit in hits:
         text = " ".join(hit.content.split())
-        typer.echo(f"{hit.distance:.3f}  {hit.project_id[:8]} {hit.ref:<12} {text[:100]}")
+        typer.echo(f"{hit.score:.3f}  {hit.project_id[:8]} {hit.ref:<12} {text[:100]}")
+
+
+@app.command("reembed")
+def reembed_command(
+    owner: Annotated[
+        str | None, typer.Option(help="Only this owner's chunks (default: every owner).")
+    ] = None,
+) -> None:
+    """Re-embed chunks stored with another model than the configured one."""
+    from video_pipeline.providers.registry import build_embedder
+    from video_pipeline.storage.reembed import reembed
+
+    settings = load_settings()
+    embedder = build_embedder(settings.providers)
+    count = reembed(
+        _engine(settings),
+        embedder,
+        owner,
+        progress=lambda done, projects: typer.echo(f"{done} chunks ({projects} projects)"),
+    )
+    typer.echo(f"re-embedded {count} chunks with {embedder.model} ({embedder.dimension}-d)")
 
 
 # --------------------------------------------------------------------------- demo and dev

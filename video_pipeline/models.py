@@ -34,6 +34,12 @@ class SubtitleStyle(Contract):
     outline: float = Field(3.0, ge=0, le=20)
     bottom_margin_ratio: float = Field(0.12, ge=0, le=0.5, description="margin / frame height")
     max_chars_per_line: int = Field(32, ge=8, le=80)
+    mode: Literal["lines", "karaoke", "pop"] = Field(
+        "lines",
+        description="lines: each caption whole; karaoke: the word being spoken highlighted; "
+        "pop: one word at a time",
+    )
+    highlight_colour: str = Field("#FFD23F", pattern=r"^#[0-9A-Fa-f]{6}$")
 
 
 class ProjectSettings(Contract):

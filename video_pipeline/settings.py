@@ -116,3 +116,19 @@ def declared() -> list[Declared]:
         for name, section in _sections().items()
         for item in declared_settings(section, f"{name}.")
     ]
+
+
+def settings_table() -> str:
+    """The README's configuration table, generated from the tree."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for item in declared():
+        rows.append(f"| `{item.env}` | {_shown(item)} | {item.description} |")
+    return "\n".join(rows)
+
+
+def _shown(item: Declared) -> str:
+    if item.default is None or item.default == {}:
+        return "—"
+    if isinstance(item.default, BaseModel):
+        return "see meaning"
+    return f"`{str(item.default).lower() if isinstance(item.default, bool) else item.default}`"

@@ -241,6 +241,10 @@ class FakeOpenAI:
         with self._lock:
             self._faults.extend(faults)
 
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
     def calls(self, path: str) -> list[Recorded]:
         with self._lock:
             return [r for r in self.requests if r.path == path]

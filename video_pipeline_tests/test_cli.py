@@ -12,16 +12,20 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from video_pipeline_tests.storage.chunks import store_texts
+
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parent.parent
 
 
-def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [str(BIN / "video-pipeline"), *args],
         capture_output=True,
         text=True,
-        env=os.environ.copy(),
+        env=os.environ | (env or {}),
         cwd=REPO,
         timeout=120,
     )
@@ -44,6 +48,7 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         ["project", "list"],
         ["project", "show"],
         ["search"],
+        ["reembed"],
         ["demo"],
         ["dev"],
         ["migrate"],
@@ -193,3 +198,75 @@ def test_dagster_cli_materializes_an_existing_project(
     assert stages == {"sources", "research"}
     runs = instance.get_runs()
     assert any(run.tags.get("dagster/partition") == project_id for run in runs)
+
+
+RARE_CODE_CHUNK = (
+    "Spring catalogue notes. The warehouse team restocked shelves, updated price labels, "
+    "trained new staff on the returns desk and moved the seasonal displays near the entrance. "
+    "Customers asked twice about the XK-4471 battery pack, which arrives next month."
+)
+
+
+def test_hybrid_search_finds_a_rare_code_that_vector_search_misses(
+    stack: dict[str, str], engine: sa.Engine
+) -> None:
+    distractors = [
+        f"Battery {topic}: battery life depends on how you charge the battery."
+        for topic in ("care", "tips", "basics", "health", "myths", "storage", "safety", "reuse")
+    ]
+    store_texts(engine, "cli-search", [*distractors, RARE_CODE_CHUNK])
+
+    def found(*mode: str) -> list[str]:
+        result = cli("search", "XK-4471 battery", "--owner", "cli-search", "--json", *mode)
+        return [hit["content"] for hit in json.loads(result.stdout)]
+
+    vector = found("--mode", "vector")
+    assert len(vector) == 5 and RARE_CODE_CHUNK not in vector
+    assert found("--mode", "text") == [RARE_CODE_CHUNK]
+    hybrid = found()
+    assert hybrid[0] == RARE_CODE_CHUNK and len(hybrid) == 5
+    refused = cli("search", "x", "--owner", "cli-search", "--mode", "fuzzy", check=False)
+    assert refused.returncode == 2 and "vector, text, hybrid" in refused.stderr
+
+
+def test_reembed_moves_an_owner_to_the_deployments_model(
+    stack: dict[str, str], engine: sa.Engine
+) -> None:
+    from video_pipeline_tests.fake_openai import FakeOpenAI
+
+    texts = ["Bees dance to show the way.", "Hives stay warm in winter.", "Nectar turns to honey."]
+    store_texts(engine, "cli-reembed", texts)
+    server = FakeOpenAI().start()
+    try:
+        openai = {
+            "VIDEO_PIPELINE_PROVIDER": "openai",
+            "OPENAI_API_KEY": "sk-test",
+            "OPENAI_BASE_URL": server.base_url,
+        }
+        before = cli("search", texts[1], "--owner", "cli-reembed", "--json", env=openai)
+        assert json.loads(before.stdout) == []
+        assert "3 chunks of this owner are embedded with offline-hashing-384" in before.stderr
+        assert "video-pipeline reembed --owner cli-reembed" in before.stderr
+
+        done = cli("reembed", "--owner", "cli-reembed", env=openai)
+        assert "re-embedded 3 chunks with text-embedding-3-small (1536-d)" in done.stdout
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT model, dimension, content FROM retrievable_text "
+                    "WHERE owner_id = 'cli-reembed' ORDER BY ordinal"
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [("text-embedding-3-small", 1536, t) for t in texts]
+
+        after = cli(
+            "search", texts[1], "--owner", "cli-reembed", "--mode", "vector", "--json", env=openai
+        )
+        hits = json.loads(after.stdout)
+        assert hits[0]["content"] == texts[1] and hits[0]["score"] > 0.999
+        assert after.stderr == ""
+        assert "re-embedded 0 chunks" in cli("reembed", "--owner", "cli-reembed", env=openai).stdout
+    finally:
+        server.stop()
+    offline = cli("search", "bees", "--owner", "cli-reembed")
+    assert offline.stdout == "" and "embedded with text-embedding-3-small" in offline.stderr

@@ -12,11 +12,14 @@ from dagster import (
     Output,
 )
 
+from video_pipeline.assets.checks import problems_check
 from video_pipeline.assets.markdown import research_markdown, safety_markdown, script_markdown
 from video_pipeline.assets.stage_asset import stage_asset
 from video_pipeline.assets.tracking import tracked_stage
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import (
+    DURATION_TOLERANCE,
+    PACE_TOLERANCE,
     DnaProfile,
     EmbeddingsSummary,
     Research,
@@ -26,7 +29,7 @@ from video_pipeline.models import (
 )
 from video_pipeline.resources import DatabaseResource, IngestResource, ProvidersResource
 from video_pipeline.stages.dna_profile import run_dna_profile
-from video_pipeline.stages.embeddings import chunk_documents
+from video_pipeline.stages.embeddings import chunk_documents, summarise
 from video_pipeline.stages.research import citation_problems, run_research
 from video_pipeline.stages.safety import SafetyPolicy, assess, input_texts, script_texts
 from video_pipeline.stages.script import grounding_problems, pacing_problems, run_script
@@ -99,14 +102,8 @@ def research(
             **run.usage.metadata(),
         },
     )
-    yield AssetCheckResult(
-        check_name="citations_verified",
-        passed=not problems,
-        severity=AssetCheckSeverity.ERROR,
-        description="every key fact's cited span contains its evidence"
-        if not problems
-        else "; ".join(problems),
-        metadata={"problems": len(problems)},
+    yield problems_check(
+        "citations_verified", problems, "every key fact's cited span contains its evidence"
     )
     if problems:
         _refuse(
@@ -228,22 +225,15 @@ def script(
             **run.usage.metadata(),
         },
     )
-    yield AssetCheckResult(
-        check_name="grounded",
-        passed=not grounding,
-        severity=AssetCheckSeverity.ERROR,
-        description="every factual sentence cites research facts that exist"
-        if not grounding
-        else "; ".join(grounding),
+    yield problems_check(
+        "grounded", grounding, "every factual sentence cites research facts that exist"
     )
     yield _safety_check_result("script_safe", script_safety)
-    yield AssetCheckResult(
-        check_name="paced",
-        passed=not pacing,
-        severity=AssetCheckSeverity.ERROR,
-        description="duration within ±10% of target, pace within ±15% of the profile"
-        if not pacing
-        else "; ".join(pacing),
+    yield problems_check(
+        "paced",
+        pacing,
+        f"duration within ±{DURATION_TOLERANCE:.0%} of target, "
+        f"pace within ±{PACE_TOLERANCE:.0%} of the profile",
     )
     if grounding:
         _refuse(run.ledger, "script", "script is not grounded in research: " + "; ".join(grounding))
@@ -280,17 +270,9 @@ def embeddings(
                 StoredChunk(c.kind, c.ref, c.ordinal, c.text, vector)
                 for c, vector in zip(chunks, vectors, strict=True)
             ],
+            run.project.settings.language,
         )
-        by_kind: dict[str, int] = {}
-        for chunk in chunks:
-            by_kind[chunk.kind] = by_kind.get(chunk.kind, 0) + 1
-        result = EmbeddingsSummary(
-            model=embedder.model,
-            dimension=embedder.dimension,
-            chunk_count=len(chunks),
-            chunks_by_kind=by_kind,
-            provider=embedder.name,
-        )
+        result = summarise(chunks, embedder)
     return Output(
         result,
         data_version=_version(result),
@@ -298,7 +280,7 @@ def embeddings(
             "chunks": len(chunks),
             "model": result.model,
             "dimension": result.dimension,
-            **{f"chunks_{kind}": count for kind, count in by_kind.items()},
+            **{f"chunks_{kind}": count for kind, count in result.chunks_by_kind.items()},
             **run.usage.metadata(),
         },
     )

@@ -30,7 +30,7 @@ from video_pipeline.storage.renders import current_render, save_render
 from video_pipeline.storage.stage_outputs import content_hash
 
 # Bump when a change to the render engine changes its output: stored renders are redone.
-RENDER_CODE_VERSION = "2"
+RENDER_CODE_VERSION = "3"
 
 
 class RenderInputs(BaseModel):
@@ -123,8 +123,10 @@ def render(
         check_name="playable",
         passed=not problems,
         severity=AssetCheckSeverity.ERROR,
-        description="one video stream of the requested size and rate, audible audio, "
-        "duration and captions consistent with the narration"
+        description="one video stream of the requested size and rate, the length asked for "
+        "(±5 %), captions consistent with the narration; self-review: no black or frozen "
+        "stretch, captions clear of the on-screen text, no silence over 1.5 s in the "
+        "narration, true peak under -1 dBTP, loudness -14 ± 1 LUFS"
         if not problems
         else "; ".join(problems),
     )

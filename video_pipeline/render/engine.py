@@ -1,60 +1,52 @@
-"""Script in, checked MP4 out: narration, stills, captions, one ffmpeg pass, then probing."""
+"""Script in, checked MP4 out: narration, stills, captions, one ffmpeg pass, then probing.
+
+This module orchestrates; `sound` makes the audio, `stills` the pictures, `graph` the ffmpeg
+commands and `tracks` what is on screen when.
+"""
 
 from __future__ import annotations
 
-import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import ffmpeg
-from PIL import Image, ImageOps
 from pydantic import BaseModel
 
-from video_pipeline.models import ProbeFacts, ProjectSettings, Script
+from video_pipeline.layout import FPS, FrameSize, caption_area, frame_size
+from video_pipeline.models import PACE_TOLERANCE, ProbeFacts, ProjectSettings, Script
 from video_pipeline.providers.base import ImageProvider, Narration, SpeechProvider, WordTiming
+from video_pipeline.render.ass import write_ass
 from video_pipeline.render.binaries import ffmpeg_path
 from video_pipeline.render.captions import (
     CaptionEvent,
+    LineFit,
     SceneWords,
     group_captions,
-    write_ass,
     write_srt,
     write_vtt,
 )
-from video_pipeline.render.encode import ProgressCallback, StartCallback, run_ffmpeg, run_quietly
-from video_pipeline.render.errors import RenderError
-from video_pipeline.render.fonts import FONT_FILES
+from video_pipeline.render.encode import ProgressCallback, StartCallback, run_ffmpeg
 from video_pipeline.render.graph import (
-    CANVAS,
-    CANVAS_LIST,
-    CAPTION_IMAGES,
-    FONTS_DIR,
     NARRATION,
     SUBTITLES,
     EncoderSettings,
     RenderPlan,
     build_command,
-    canvas_script,
-    caption_images_command,
-    gain_to_target,
     input_files,
-    loudness_command,
 )
-from video_pipeline.render.layout import FPS, CaptionArea, FrameSize, caption_area, frame_size
+from video_pipeline.render.length import LengthFit, SceneSpeech, fit_length
 from video_pipeline.render.narration import assemble_narration
-from video_pipeline.render.probe import integrated_loudness, keyframe_times, probe
-from video_pipeline.render.tracks import CaptionLayer, caption_cuts, caption_layer, picture_tracks
-
-THUMBNAIL_SHORT_SIDE = 720
+from video_pipeline.render.probe import probe
+from video_pipeline.render.review import CaptionReach
+from video_pipeline.render.sound import loudness_gain, retimed, scene_frames, speak_scenes
+from video_pipeline.render.stills import caption_reach, draw_captions, draw_stills, extract_stills
+from video_pipeline.render.tracks import CaptionLayer, caption_cuts, picture_tracks
 
 
 @dataclass(frozen=True)
 class RenderOptions:
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
-    scene_pad_seconds: float = 0.4
-    """Silence after each scene's narration before the next scene starts."""
     ffmpeg: Path | None = None
     ffprobe: Path | None = None
 
@@ -80,7 +72,11 @@ class RenderedVideo(BaseModel):
     narration_seconds: float
     """Length of the narration track: every scene's speech plus its pad."""
     scenes: list[SceneSpan]
+    script: Script
+    """The script as spoken: scenes dropped to fit the length asked for are not in it."""
     captions: list[CaptionEvent]
+    caption_reach: list[CaptionReach]
+    """How high the drawn captions reach, for the self-review."""
     caption_count: int
     encode_seconds: float
     realtime_factor: float
@@ -101,89 +97,64 @@ def render_video(
 ) -> RenderedVideo:
     """Render `script` into `workdir` (created if missing; files in it are replaced).
 
-    Each scene lasts as long as its narration plus a short pad, whatever the script estimated.
+    The narration is measured and fitted to the length asked for (see `length.py`); each
+    scene lasts as long as its narration plus a pause.
     `on_start` receives the encoding ffmpeg process and `cancel` stops it; either way the call
     raises RenderError with the tail of ffmpeg's log.
     """
     options = options or RenderOptions()
-    workdir = workdir.resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    size = frame_size(settings.aspect, settings.resolution)
-    ffmpeg_exe = ffmpeg_path(options.ffmpeg)
-    music = f"file:{music_path.resolve()}" if music_path else None
+    job = _Job(
+        workdir=workdir.resolve(),
+        size=frame_size(settings.aspect, settings.resolution),
+        ffmpeg_exe=ffmpeg_path(options.ffmpeg),
+        music=f"file:{music_path.resolve()}" if music_path else None,
+        options=options,
+    )
+    job.workdir.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="narration") as pool:
         # Narration, its loudness and the caption images (ffmpeg children) are made while the
         # stills are drawn here; neither needs the other. The stills stay on this thread so
         # that their large, short-lived buffers go back to the main heap instead of a second
         # malloc arena.
-        sound_job = pool.submit(
-            _narrate_and_caption,
-            script,
-            settings,
-            speech,
-            workdir,
-            size,
-            music,
-            ffmpeg_exe,
-            options,
-        )
+        sound_job = pool.submit(_narrate_and_caption, script, settings, speech, job)
         try:
-            stills = _draw_stills(script, images, workdir, size)
+            stills = draw_stills(script, images, job.workdir, job.size)
         finally:
             sound_job.cancel()
         sound = sound_job.result()
-    frames, spans = sound.frames, _spans(sound.frames, sound.narrations)
-    plan = RenderPlan(
-        size=size,
-        total_frames=sum(frames),
-        captions=sound.caption_layer,
-        music=music,
-        keyframes=sorted({round(t * FPS) for span in spans for t in (span.start, _middle(span))}),
-        gain_db=sound.gain_db,
-        pictures=picture_tracks(
-            stills,
-            frames,
-            sound.caption_cuts,
-            settings.camera_motion,
-            round(settings.crossfade_seconds * FPS),
-        ),
-    )
+    plan = _plan(job, sound, stills, settings)
     for name, text in input_files(plan).items():
-        (workdir / name).write_text(text, encoding="utf-8")
-    total_seconds = plan.total_frames / FPS
+        (job.workdir / name).write_text(text, encoding="utf-8")
     encode_seconds = run_ffmpeg(
-        build_command(plan, ffmpeg_exe, options.encoder),
-        workdir,
-        total_seconds,
+        build_command(plan, job.ffmpeg_exe, options.encoder),
+        job.workdir,
+        plan.total_frames / FPS,
         on_progress=on_progress,
         on_start=on_start,
         cancel=cancel,
     )
-    video = workdir / plan.output
-    scene_frames = _extract_stills(video, spans, size, ffmpeg_exe, options.ffprobe)
-    return RenderedVideo(
-        video=video,
-        thumbnail=workdir / "thumbnail.jpg",
-        srt=write_srt(sound.captions, workdir / "captions.srt"),
-        vtt=write_vtt(sound.captions, workdir / "captions.vtt"),
-        ass=workdir / SUBTITLES,
-        scene_frames=scene_frames,
-        probe=probe(video, options.ffprobe),
-        width=size.width,
-        height=size.height,
-        narration_seconds=total_seconds,
-        scenes=spans,
-        captions=sound.captions,
-        caption_count=len(sound.captions),
-        encode_seconds=encode_seconds,
-        realtime_factor=total_seconds / encode_seconds if encode_seconds > 0 else 0.0,
-    )
+    return _result(job, plan, sound, encode_seconds)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Where and with what one render runs."""
+
+    workdir: Path
+    size: FrameSize
+    ffmpeg_exe: Path
+    music: str | None
+    options: RenderOptions
 
 
 @dataclass(frozen=True)
 class _Sound:
     """Everything that follows from the narration."""
 
+    script: Script
+    """The script as spoken: without the scenes dropped to fit the length."""
+    kept: tuple[int, ...]
+    """Indexes of the scenes kept in the script as written."""
     narrations: list[Narration]
     frames: list[int]
     """Each scene's length in frames."""
@@ -194,149 +165,125 @@ class _Sound:
     """Frames where the caption on screen changes, from 0 to the end of the video."""
     caption_layer: CaptionLayer
 
+    @property
+    def spans(self) -> list[SceneSpan]:
+        return _spans(self.frames, self.narrations)
+
 
 def _narrate_and_caption(
-    script: Script,
-    settings: ProjectSettings,
-    speech: SpeechProvider,
-    workdir: Path,
-    size: FrameSize,
-    music: str | None,
-    ffmpeg_exe: Path,
-    options: RenderOptions,
+    script: Script, settings: ProjectSettings, speech: SpeechProvider, job: _Job
 ) -> _Sound:
     """Speak each scene, assemble and measure the narration track, draw the captions."""
-    narrations = [
-        _placed(
-            speech.synthesize(scene.narration, settings.voice, workdir / f"narration_{i:03d}.wav"),
-            workdir / f"narration_{i:03d}.wav",
-        )
-        for i, scene in enumerate(script.scenes)
-    ]
-    frames = _scene_frames([n.duration_seconds + options.scene_pad_seconds for n in narrations])
+    narrations, fit = _fitted_narration(script, settings, speech, job)
+    frames = scene_frames(fit.scene_seconds([n.duration_seconds for n in narrations]))
     assemble_narration(
         [(n.audio_path, count) for n, count in zip(narrations, frames, strict=True)],
-        workdir / NARRATION,
+        job.workdir / NARRATION,
     )
-    gain_db = _loudness_gain(
-        RenderPlan(size=size, total_frames=sum(frames), music=music), workdir, ffmpeg_exe
-    )
+    soundtrack = RenderPlan(size=job.size, total_frames=sum(frames), music=job.music)
+    gain_db = loudness_gain(soundtrack, job.workdir, job.ffmpeg_exe)
     spans = _spans(frames, narrations)
-    area = caption_area(settings.aspect, size, settings.subtitle_style)
+    area = caption_area(job.size, settings.subtitle_style)
     captions = _on_frame_grid(
         group_captions(
             [
                 SceneWords(words=_shifted(n.words, span.start), start=span.start, end=span.end)
                 for n, span in zip(narrations, spans, strict=True)
             ],
-            area.chars_per_line,
+            LineFit.of(area),
         )
     )
-    write_ass(captions, workdir / SUBTITLES, size, area, settings.subtitle_style)
-    cuts = caption_cuts([(event.start, event.end) for event in captions], sum(frames), FPS)
-    layer = _draw_captions(cuts, workdir, size, area, ffmpeg_exe)
-    return _Sound(narrations, frames, gain_db, captions, cuts, layer)
+    shown = write_ass(captions, job.workdir / SUBTITLES, job.size, area, settings.subtitle_style)
+    cuts = caption_cuts(shown, sum(frames), FPS)
+    texts = [event.text for event in captions]
+    layer = draw_captions(texts, cuts, job.workdir, job.size, area, job.ffmpeg_exe)
+    spoken = script.model_copy(update={"scenes": [script.scenes[i] for i in fit.kept]})
+    return _Sound(spoken, fit.kept, narrations, frames, gain_db, captions, cuts, layer)
 
 
-def _loudness_gain(soundtrack: RenderPlan, workdir: Path, ffmpeg_exe: Path) -> float:
-    """Measured as is, then with the gain and the peak limiter applied, then corrected.
-
-    Speech has high peaks, so the limiter takes off part of every extra dB of gain; the
-    correction follows the slope seen between the two measurements (each about 0.2 s/min).
-    """
-    loudness = integrated_loudness(loudness_command(soundtrack, ffmpeg_exe), workdir)
-    gain = gain_to_target(loudness)
-    if gain <= 0:
-        return gain
-    limited = integrated_loudness(
-        loudness_command(replace(soundtrack, gain_db=gain), ffmpeg_exe), workdir
+def _fitted_narration(
+    script: Script, settings: ProjectSettings, speech: SpeechProvider, job: _Job
+) -> tuple[list[Narration], LengthFit]:
+    """The narration of the scenes kept, at the tempo that fits the length asked for."""
+    narrations = speak_scenes(script, settings.voice, speech, job.workdir)
+    fit = fit_length(
+        [
+            SceneSpeech(n.duration_seconds, len(n.words), droppable=scene.kind == "body")
+            for n, scene in zip(narrations, script.scenes, strict=True)
+        ],
+        settings.duration_seconds,
+        script.words_per_minute,
+        PACE_TOLERANCE,
     )
-    slope = max(0.25, min(1.0, (limited - loudness) / gain))
-    return gain_to_target(limited, applied_db=gain, lufs_per_db=slope)
+    kept = [narrations[i] for i in fit.kept]
+    return retimed(kept, fit.tempo, job.workdir, job.ffmpeg_exe), fit
 
 
-def _draw_captions(
-    cuts: list[int],
-    workdir: Path,
-    size: FrameSize,
-    area: CaptionArea,
-    ffmpeg_exe: Path,
-) -> CaptionLayer:
-    """libass draws `SUBTITLES` once per caption segment into images of the caption band."""
-    fonts_dir = workdir / FONTS_DIR
-    fonts_dir.mkdir(exist_ok=True)
-    for font in FONT_FILES:
-        shutil.copyfile(font, fonts_dir / font.name)
-    for stale in workdir.glob(CAPTION_IMAGES.replace("%05d", "*")):
-        stale.unlink()
-    Image.new("RGBA", (size.width, area.band_height)).save(workdir / CANVAS)
-    layer = caption_layer(cuts, CAPTION_IMAGES, size.height - area.band_height)
-    count = len(layer.segments)
-    (workdir / CANVAS_LIST).write_text(canvas_script(layer.segments), encoding="utf-8")
-    run_quietly(caption_images_command(count, ffmpeg_exe), workdir, "draw the captions")
-    drawn = sum((workdir / segment.image).is_file() for segment in layer.segments)
-    if drawn != count:
-        raise RenderError(f"libass drew {drawn} of {count} caption images")
-    return layer
+def _plan(job: _Job, sound: _Sound, stills: list[str], settings: ProjectSettings) -> RenderPlan:
+    spans = sound.spans
+    return RenderPlan(
+        size=job.size,
+        total_frames=sum(sound.frames),
+        captions=sound.caption_layer,
+        music=job.music,
+        keyframes=sorted({round(t * FPS) for span in spans for t in (span.start, _middle(span))}),
+        gain_db=sound.gain_db,
+        pictures=picture_tracks(
+            [stills[i] for i in sound.kept],
+            sound.frames,
+            sound.caption_cuts,
+            settings.camera_motion,
+            round(settings.crossfade_seconds * FPS),
+        ),
+    )
 
 
-def _draw_stills(
-    script: Script, images: ImageProvider, workdir: Path, size: FrameSize
-) -> list[str]:
-    stills = []
-    for i, scene in enumerate(script.scenes):
-        image = workdir / f"scene_{i:03d}.png"
-        written = images.scene_image(scene, script.title, size.width, size.height, image)
-        stills.append(_fit_still(written, image, size))
-    return stills
-
-
-def _placed(narration: Narration, expected: Path) -> Narration:
-    """The render reads inputs by fixed names; copy a file a provider wrote elsewhere."""
-    _copy_if_elsewhere(narration.audio_path, expected)
-    return narration.model_copy(update={"audio_path": expected})
-
-
-def _copy_if_elsewhere(actual: Path, expected: Path) -> None:
-    if actual.resolve() != expected.resolve():
-        shutil.copyfile(actual, expected)
-
-
-def _fit_still(written: Path, expected: Path, size: FrameSize) -> str:
-    """Every still fed to ffmpeg has the frame's exact size and RGB pixels.
-
-    The graph then needs no scaling, and the filter graph never reconfigures mid-stream.
-    """
-    with Image.open(written) as image:
-        if image.size != (size.width, size.height) or image.mode != "RGB":
-            fitted = ImageOps.fit(
-                image.convert("RGB"), (size.width, size.height), Image.Resampling.LANCZOS
-            )
-            fitted.save(expected, format="PNG", compress_level=1)
-        else:
-            _copy_if_elsewhere(written, expected)
-    return expected.name
+def _result(job: _Job, plan: RenderPlan, sound: _Sound, encode_seconds: float) -> RenderedVideo:
+    video = job.workdir / plan.output
+    spans = sound.spans
+    total_seconds = plan.total_frames / FPS
+    return RenderedVideo(
+        video=video,
+        thumbnail=job.workdir / "thumbnail.jpg",
+        srt=write_srt(sound.captions, job.workdir / "captions.srt"),
+        vtt=write_vtt(sound.captions, job.workdir / "captions.vtt"),
+        ass=job.workdir / SUBTITLES,
+        scene_frames=extract_stills(
+            video, [_middle(s) for s in spans], job.size, job.ffmpeg_exe, job.options.ffprobe
+        ),
+        probe=probe(video, job.options.ffprobe),
+        width=job.size.width,
+        height=job.size.height,
+        narration_seconds=total_seconds,
+        scenes=spans,
+        script=sound.script,
+        captions=sound.captions,
+        caption_reach=caption_reach(sound.caption_layer, sound.caption_cuts, job.workdir),
+        caption_count=len(sound.captions),
+        encode_seconds=encode_seconds,
+        realtime_factor=total_seconds / encode_seconds if encode_seconds > 0 else 0.0,
+    )
 
 
 def _on_frame_grid(events: list[CaptionEvent]) -> list[CaptionEvent]:
-    """Caption times on frame boundaries, so each caption change starts a segment exactly."""
+    """Caption and word times on frame boundaries, so each change starts a segment exactly."""
     return [
         event.model_copy(
-            update={"start": round(event.start * FPS) / FPS, "end": round(event.end * FPS) / FPS}
+            update={
+                "start": _snapped(event.start),
+                "end": _snapped(event.end),
+                "words": [
+                    w.model_copy(update={"start": _snapped(w.start), "end": _snapped(w.end)})
+                    for w in event.words
+                ],
+            }
         )
         for event in events
     ]
 
 
-def _scene_frames(seconds: list[float]) -> list[int]:
-    """Frame counts whose running total tracks the running total of `seconds` (no drift)."""
-    counts, total_seconds, total_frames = [], 0.0, 0
-    for length in seconds:
-        total_seconds += length
-        end_frame = max(total_frames + 1, round(total_seconds * FPS))
-        counts.append(end_frame - total_frames)
-        total_frames = end_frame
-    return counts
+def _snapped(seconds: float) -> float:
+    return round(seconds * FPS) / FPS
 
 
 def _spans(frames: list[int], narrations: list[Narration]) -> list[SceneSpan]:
@@ -355,51 +302,6 @@ def _spans(frames: list[int], narrations: list[Narration]) -> list[SceneSpan]:
 
 def _shifted(words: list[WordTiming], offset: float) -> list[WordTiming]:
     return [WordTiming(word=w.word, start=w.start + offset, end=w.end + offset) for w in words]
-
-
-def _extract_stills(
-    video: Path, spans: list[SceneSpan], size: FrameSize, ffmpeg_exe: Path, ffprobe: Path | None
-) -> list[Path]:
-    """A JPEG from the middle of each scene, and a smaller copy of the first as thumbnail.
-
-    Scene middles are forced keyframes, so only keyframes are decoded (one decoder, a few
-    frames per scene, whatever the video's length); the ones that are not middles are dropped.
-    """
-    for stale in [*video.parent.glob("keyframe_*.jpg"), *video.parent.glob("scene_frame_*.jpg")]:
-        stale.unlink()
-    command = (
-        ffmpeg.input(str(video), skip_frame="nokey")
-        .video.output(
-            str(video.parent / "keyframe_%05d.jpg"),
-            fps_mode="passthrough",
-            start_number=0,
-            **{"q:v": 3},
-        )
-        .global_args("-hide_banner", "-nostdin", "-loglevel", "error")
-        .overwrite_output()
-    )
-    try:
-        command.run(cmd=str(ffmpeg_exe), capture_stdout=True, capture_stderr=True)
-    except ffmpeg.Error as error:
-        stderr = error.stderr.decode("utf-8", "replace")[-2000:]
-        raise RenderError(f"could not extract scene frames from the video: {stderr}") from error
-    keyframes = sorted(video.parent.glob("keyframe_*.jpg"))
-    times = keyframe_times(video, ffprobe)
-    if len(keyframes) != len(times):
-        raise RenderError(f"decoded {len(keyframes)} keyframes, ffprobe lists {len(times)}")
-    frames = []
-    for index, span in enumerate(spans):
-        nearest = min(range(len(times)), key=lambda k: abs(times[k] - _middle(span)))
-        if abs(times[nearest] - _middle(span)) > 0.5 / FPS:
-            raise RenderError(f"scene {index + 1} has no keyframe at its middle")
-        frames.append(keyframes[nearest].replace(video.parent / f"scene_frame_{index:03d}.jpg"))
-    for unused in video.parent.glob("keyframe_*.jpg"):
-        unused.unlink()
-    scale = min(1.0, THUMBNAIL_SHORT_SIDE / min(size.width, size.height))
-    with Image.open(frames[0]) as first:
-        thumbnail = first.resize((round(size.width * scale), round(size.height * scale)))
-        thumbnail.save(video.parent / "thumbnail.jpg", format="JPEG", quality=88)
-    return frames
 
 
 def _middle(span: SceneSpan) -> float:

@@ -31,14 +31,15 @@ from typing import Any
 import ffmpeg
 from ffmpeg.nodes import FilterableStream, FilterNode, Node
 
-from video_pipeline.render.layout import FPS, FrameSize
+from video_pipeline.layout import FPS, FrameSize
 from video_pipeline.render.tracks import CaptionLayer, Pictures, Segment, Shot
 
 AUDIO_SAMPLE_RATE = 48_000
 LOUDNESS_TARGET_LUFS = -14.0
 MUSIC_VOLUME = 0.3
-# Linear sample peak ceiling, about -1.5 dBFS.
-TRUE_PEAK_LIMIT = 0.84
+# Linear sample peak ceiling, about -1.9 dBFS: AAC encoding and the peaks between samples
+# add up to about a decibel, and the true peak must stay below -1 dBTP.
+TRUE_PEAK_LIMIT = 0.8
 # Bounds for the loudness gain, so near-silent input is not amplified into noise.
 MIN_GAIN_DB, MAX_GAIN_DB = -30.0, 30.0
 # How far the camera moves over one scene: zoom from 1x to this, or pan at this zoom.
@@ -186,7 +187,10 @@ def _video(plan: RenderPlan) -> Any:
         )
     video = _moving_track(STILLS_LIST, plan.pictures.shots, plan.size)
     if plan.pictures.previous_shots:
-        previous = _moving_track(PREVIOUS_LIST, plan.pictures.previous_shots, plan.size)
+        previous = _on_timeline(
+            _moving_track(PREVIOUS_LIST, plan.pictures.previous_shots, plan.size),
+            plan.pictures.previous_frames,
+        )
         video = ffmpeg.filter(
             [video.filter("sendcmd", f=CROSSFADE_COMMANDS), previous],
             "blend",
@@ -243,6 +247,16 @@ def _moving_track(concat_script: str, shots: Sequence[Shot], size: FrameSize) ->
     )
 
 
+def _on_timeline(track: Any, placed: Sequence[tuple[int, int]]) -> Any:
+    """A track filmed only in stretches, its frames moved to where the stretches are on the
+    video's timeline; `fps` fills the gaps with references to the last frame, which costs
+    nothing (the blend that reads them is off there)."""
+    made = [sum(count for _, count in placed[:i]) for i in range(len(placed))]
+    moves = [f"{start - first}+N" for (start, _), first in zip(placed, made, strict=True)]
+    frame = _piecewise(moves, made, "N")
+    return track.filter("setpts", f"({frame})/({FPS}*TB)").filter("fps", FPS)
+
+
 def _stills(concat_script: str) -> Any:
     """Stills in the encoder's pixel format; PNGs decode as full-range RGB."""
     return _pictures(concat_script).filter("format", pix_fmts="yuv420p", color_ranges="tv")
@@ -266,14 +280,21 @@ class _Source(FilterNode):
         Node.__init__(self, None, name, {FilterableStream}, FilterableStream, 0, 0, kwargs=kwargs)
 
 
-def _by_shot(values: Sequence[str], first: int = 0) -> str:
-    """An expression worth `values[in]`: a balanced tree of `if`s, as deep as log2(shots)."""
+def _by_shot(values: Sequence[str]) -> str:
+    """An expression worth `values[in]`, in zoompan, where `in` counts shots."""
+    return _piecewise(values, range(len(values)), "in")
+
+
+def _piecewise(values: Sequence[str], starts: Sequence[int], variable: str) -> str:
+    """An expression worth `values[i]` from `variable` = `starts[i]` on: a balanced tree of
+    `if`s, as deep as log2(len(values))."""
     if len(set(values)) == 1:
         return values[0]
     middle = len(values) // 2
     return (
-        f"if(lt(in,{first + middle}),{_by_shot(values[:middle], first)},"
-        f"{_by_shot(values[middle:], first + middle)})"
+        f"if(lt({variable},{starts[middle]}),"
+        f"{_piecewise(values[:middle], starts[:middle], variable)},"
+        f"{_piecewise(values[middle:], starts[middle:], variable)})"
     )
 
 

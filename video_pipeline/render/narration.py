@@ -10,8 +10,8 @@ import wave
 from collections.abc import Sequence
 from pathlib import Path
 
+from video_pipeline.layout import FPS
 from video_pipeline.render.errors import RenderError
-from video_pipeline.render.layout import FPS
 
 
 def assemble_narration(clips: Sequence[tuple[Path, int]], out: Path) -> Path:

@@ -8,7 +8,7 @@ crossfade needs a second track that keeps showing the previous scene into the ne
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from video_pipeline.models import CameraMotion
@@ -45,7 +45,10 @@ class Pictures:
     shots: Sequence[Shot] = ()
     """Moving pictures, one per scene; replaces `stills`."""
     previous_shots: Sequence[Shot] = ()
-    """The track each crossfade fades from: the previous scene, still moving."""
+    """The track each crossfade fades from: the previous scene, still moving, filmed only
+    inside the fades (after one frame at the start, so that the track starts with the video)."""
+    previous_frames: Sequence[tuple[int, int]] = ()
+    """(first frame on the video's timeline, frame count) of each previous shot."""
     crossfades: Sequence[tuple[int, int]] = ()
     """(first frame, frame count) of each crossfade."""
 
@@ -77,20 +80,32 @@ def picture_tracks(
     ]
     if crossfade_frames == 0 or len(shots) == 1:
         return Pictures(shots=shots)
-    # Slot k of the previous track keeps filming scene k-1 through scene k's opening.
-    previous = [shots[0]] + [
-        _shot(before.image, count, before.scene_start, before.scene_frames, motion, index)
-        for index, (before, count) in enumerate(zip(shots[:-1], scene_frames[1:], strict=True))
-    ]
     fades = [
         (start, min(crossfade_frames, count // 2))
         for start, count in zip(starts[1:], scene_frames[1:], strict=True)
     ]
+    fading = [(before, fade) for before, fade in zip(shots[:-1], fades, strict=True) if fade[1]]
     return Pictures(
         shots=shots,
-        previous_shots=previous,
-        crossfades=[(start, count) for start, count in fades if count > 0],
+        previous_shots=_previous_shots(fading, shots[0]),
+        previous_frames=[(0, 1), *(fade for _, fade in fading)],
+        crossfades=[fade for _, fade in fading],
     )
+
+
+def _previous_shots(fading: Sequence[tuple[Shot, tuple[int, int]]], first: Shot) -> list[Shot]:
+    """The previous track, compressed to the fades: slot k keeps filming scene k-1 through
+    the fade into scene k.
+
+    Its frames are numbered without the gaps between fades, so each shot's camera is given a
+    scene start moved by the gap, which puts it where it would be on the video's timeline.
+    """
+    shots = [replace(first, frames=1)]
+    made = 1
+    for before, (start, count) in fading:
+        shots.append(replace(before, frames=count, scene_start=before.scene_start - start + made))
+        made += count
+    return shots
 
 
 def caption_cuts(times: Sequence[tuple[float, float]], total_frames: int, fps: int) -> list[int]:

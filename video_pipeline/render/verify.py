@@ -5,11 +5,14 @@ from __future__ import annotations
 from itertools import pairwise
 from pathlib import Path
 
+from video_pipeline.layout import FPS, FrameSize, frame_size, on_screen_text_area
 from video_pipeline.models import ProjectSettings, Script
+from video_pipeline.render.binaries import ffmpeg_path
 from video_pipeline.render.engine import RenderedVideo
 from video_pipeline.render.errors import RenderError
-from video_pipeline.render.layout import FPS, frame_size
+from video_pipeline.render.length import length_problem
 from video_pipeline.render.probe import audio_level, pixel_formats, probe
+from video_pipeline.render.review import ReviewInput, review
 
 DURATION_TOLERANCE_SECONDS = 0.5
 # Caption times are snapped to frames; allow that much slack at scene edges.
@@ -55,14 +58,34 @@ def verify_render(
         level = audio_level(rendered.video, ffmpeg)
         if level.silent:
             problems.append(f"the audio is silent (peak {level.max_volume_db} dBFS)")
+    missed = length_problem(facts.duration_seconds, settings.duration_seconds)
+    if missed:
+        problems.append(missed)
     drift = facts.duration_seconds - rendered.narration_seconds
     if abs(drift) > DURATION_TOLERANCE_SECONDS:
         problems.append(
             f"video lasts {facts.duration_seconds:.2f} s but the narration "
             f"{rendered.narration_seconds:.2f} s"
         )
-    problems += _caption_problems(rendered, script, facts.duration_seconds)
+    if any(scene not in script.scenes for scene in rendered.script.scenes):
+        problems.append("the video speaks scenes that are not in the script")
+    problems += _caption_problems(rendered, rendered.script, facts.duration_seconds)
+    if facts.video and facts.audio:
+        problems += review(_review_input(rendered, settings), ffmpeg_path(ffmpeg))
     return problems
+
+
+def _review_input(rendered: RenderedVideo, settings: ProjectSettings) -> ReviewInput:
+    words = [word for event in rendered.captions for word in event.words]
+    has_text = any(scene.on_screen_text.strip() for scene in rendered.script.scenes)
+    area = on_screen_text_area(FrameSize(rendered.width, rendered.height))
+    return ReviewInput(
+        video=rendered.video,
+        speech=(words[0].start, words[-1].end) if words else (0.0, 0.0),
+        motion=settings.camera_motion != "none",
+        captions=rendered.caption_reach,
+        text_bottom=area.bottom if has_text else None,
+    )
 
 
 def _caption_problems(rendered: RenderedVideo, script: Script, duration: float) -> list[str]:

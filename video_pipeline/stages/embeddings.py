@@ -95,15 +95,6 @@ def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return pieces
 
 
-def embed_chunks(
-    chunks: list[Chunk], provider: EmbeddingProvider, batch_size: int = 64
-) -> list[list[float]]:
-    vectors: list[list[float]] = []
-    for first in range(0, len(chunks), batch_size):
-        vectors += provider.embed([chunk.text for chunk in chunks[first : first + batch_size]])
-    return vectors
-
-
 def summarise(chunks: list[Chunk], provider: EmbeddingProvider) -> EmbeddingsSummary:
     return EmbeddingsSummary(
         model=provider.model,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -91,11 +91,7 @@ class Ledger:
         `only_from` narrows the legal sources further, without a warning when the project is
         elsewhere (a run-status sensor closing only what is still open)."""
         with self.engine.begin() as conn:
-            row = conn.execute(
-                sa.select(projects.c.status, projects.c.run_id)
-                .where(projects.c.id == self.project_id)
-                .with_for_update()
-            ).one_or_none()
+            row = self._locked(conn)
             if row is None:
                 self.warn(f"project {self.project_id} does not exist: {to} not recorded")
                 return False
@@ -135,11 +131,7 @@ class Ledger:
         """Record a stage's state without moving the project (e.g. `retrying`, `done`);
         refused when this run no longer holds the project."""
         with self.engine.begin() as conn:
-            row = conn.execute(
-                sa.select(projects.c.status, projects.c.run_id)
-                .where(projects.c.id == self.project_id)
-                .with_for_update()
-            ).one_or_none()
+            row = self._locked(conn)
             if row is None:
                 return False
             if self.run_id is not None and row.run_id not in (None, self.run_id):
@@ -150,6 +142,14 @@ class Ledger:
                 return False
             self._write_stage(conn, stage, state, detail)
         return True
+
+    def _locked(self, conn: sa.Connection) -> Any:
+        """The project's status and holding run, locked until the transaction ends."""
+        return conn.execute(
+            sa.select(projects.c.status, projects.c.run_id)
+            .where(projects.c.id == self.project_id)
+            .with_for_update()
+        ).one_or_none()
 
     def _write_stage(
         self, conn: sa.Connection, stage: str, state: StageState, detail: str | None

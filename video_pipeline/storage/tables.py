@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from pgvector.sqlalchemy import Vector
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSONB, REGCONFIG, TSVECTOR, UUID
 
 metadata = sa.MetaData()
 
@@ -104,9 +104,12 @@ retrievable_text = sa.Table(
     sa.Column("content", sa.Text, nullable=False),
     sa.Column("model", sa.Text, nullable=False),
     sa.Column("dimension", sa.Integer, nullable=False),
-    # No fixed dimension: one column serves every embedding model; each dimension gets its
-    # own partial HNSW index over a cast expression (see storage.vectors).
+    # No fixed dimension: one column serves every embedding model; large owners get partial
+    # HNSW indexes over a cast expression, small ones are searched exactly (storage.vectors).
     sa.Column("embedding", Vector(), nullable=False),
+    # The project's text search configuration and the generated full-text vector.
+    sa.Column("text_config", REGCONFIG, nullable=False, server_default="simple"),
+    sa.Column("tsv", TSVECTOR, sa.Computed("to_tsvector(text_config, content)")),
     sa.Index("ix_retrievable_text_owner_model", "owner_id", "model"),
     sa.Index("ix_retrievable_text_project", "project_id"),
 )

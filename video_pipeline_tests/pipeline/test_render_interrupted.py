@@ -29,13 +29,18 @@ class FfmpegKiller(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.is_set():
-            for process in psutil.process_iter(["name", "cmdline", "create_time"]):
-                cmdline = process.info["cmdline"] or []
+            # Only this test's own ffmpeg: other renders may run on the same machine.
+            for process in psutil.Process().children(recursive=True):
+                try:
+                    info = process.as_dict(["cmdline", "create_time"])
+                except psutil.NoSuchProcess:
+                    continue
+                cmdline = info["cmdline"] or []
                 if not any("ffmpeg" in part for part in cmdline[:1]):
                     continue
                 if not any(part.endswith("video.mp4") for part in cmdline):
                     continue
-                if time.time() - process.info["create_time"] < 0.5:
+                if time.time() - info["create_time"] < 0.5:
                     continue
                 process.kill()
                 self.new_keys_after_kill = set(self.store.list_keys("projects/")) - self.keys_before

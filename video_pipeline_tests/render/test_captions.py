@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import ffmpeg
 import numpy as np
 import pytest
 
-from video_pipeline.models import ProjectSettings, SubtitleStyle
+from video_pipeline.models import SubtitleStyle
 from video_pipeline.providers.base import WordTiming
 from video_pipeline.providers.offline.images import TitleCardImages
 from video_pipeline.providers.offline.speech import EspeakSpeech
 from video_pipeline.render import RenderedVideo, render_video, verify_render
+from video_pipeline.render.ass import escape_ass_text
 from video_pipeline.render.binaries import ffmpeg_path
 from video_pipeline.render.captions import (
     CaptionEvent,
+    LineFit,
     SceneWords,
-    escape_ass_text,
     group_captions,
     write_srt,
     write_vtt,
 )
-from video_pipeline_tests.render.conftest import make_script
+from video_pipeline_tests.render.conftest import make_script, settings_for
 
 NARRATIONS = (
     "Every morning the harbour fills with small boats. Fishermen sort the night's catch "
@@ -35,7 +37,7 @@ NARRATIONS = (
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> RenderedVideo:
     return render_video(
         make_script(*NARRATIONS),
-        ProjectSettings(aspect="9:16", resolution="720p"),
+        settings_for(make_script(*NARRATIONS), aspect="9:16", resolution="720p"),
         EspeakSpeech(),
         TitleCardImages(),
         tmp_path_factory.mktemp("captions"),
@@ -48,8 +50,9 @@ def test_each_caption_starts_with_its_first_spoken_word(
     speech = EspeakSpeech()
     spoken: list[float] = []
     for index, (narration, span) in enumerate(zip(NARRATIONS, rendered.scenes, strict=True)):
-        words = speech.synthesize(narration, "en-us", tmp_path / f"{index}.wav").words
-        spoken += [span.start + word.start for word in words]
+        said = speech.synthesize(narration, "en-us", tmp_path / f"{index}.wav")
+        tempo = said.duration_seconds / span.spoken_seconds  # the length fit's
+        spoken += [span.start + word.start / tempo for word in said.words]
     first_word = 0
     for event in rendered.captions:
         assert abs(event.start - spoken[first_word]) <= 0.150, event
@@ -68,7 +71,7 @@ def test_burned_caption_changes_on_the_frame_its_event_starts(rendered: Rendered
 
 
 def test_captions_stay_within_lines_and_scenes(rendered: RenderedVideo) -> None:
-    settings = ProjectSettings(aspect="9:16", resolution="720p")
+    settings = settings_for(make_script(*NARRATIONS), aspect="9:16", resolution="720p")
     for event in rendered.captions:
         lines = event.text.split("\n")
         assert len(lines) <= 2
@@ -81,7 +84,8 @@ def test_grouping_respects_line_length_and_sentence_ends() -> None:
     words = [
         WordTiming(word=w, start=i * 0.3, end=i * 0.3 + 0.3) for i, w in enumerate(text.split())
     ]
-    events = group_captions([SceneWords(words=words, start=0.0, end=4.0)], chars_per_line=10)
+    fit = LineFit(width=10_000, font_size=40, max_chars=10)
+    events = group_captions([SceneWords(words=words, start=0.0, end=4.0)], fit)
     assert [e.text for e in events] == [
         "one two\nthree four",
         "five six.",
@@ -95,7 +99,8 @@ def test_grouping_respects_line_length_and_sentence_ends() -> None:
 def test_a_long_style_line_limit_still_allows_two_lines_at_most() -> None:
     style = SubtitleStyle(max_chars_per_line=80)
     words = [WordTiming(word="word", start=i * 0.2, end=i * 0.2 + 0.2) for i in range(60)]
-    events = group_captions([SceneWords(words=words, start=0, end=12)], style.max_chars_per_line)
+    fit = LineFit(width=10_000, font_size=40, max_chars=style.max_chars_per_line)
+    events = group_captions([SceneWords(words=words, start=0, end=12)], fit)
     assert all(len(e.text.split("\n")) <= 2 for e in events)
     assert sum(e.word_count for e in events) == 60
 
@@ -128,13 +133,21 @@ def test_ass_escaping_renders_literally(text: str, shown: str) -> None:
     assert libass_visible_text(escape_ass_text(text)) == shown
 
 
+RENDER_OVERRIDE = re.compile(r"\{(?:\\fn[^\\{}]*|\\fsc[xy][\d.]+|\\k\d+)+\}")
+
+
 def libass_visible_text(dialogue_text: str) -> str:
     """What libass draws for a Dialogue text (as in its `get_next_char`), override blocks
-    removed, with `\\N` as a newline. Fails if the text contains an override block."""
+    removed, with `\\N` as a newline. Fails if the text contains an override block other than
+    the render's own: font switches (`\\fn`), text scale and karaoke timing."""
     out, index = [], 0
     while index < len(dialogue_text):
         char = dialogue_text[index]
         pair = dialogue_text[index : index + 2]
+        own = RENDER_OVERRIDE.match(dialogue_text, index)
+        if own:
+            index = own.end()
+            continue
         if char == "{":
             raise AssertionError(f"override block in {dialogue_text!r}")
         if pair in ("\\N", "\\n", "\\h", "\\{", "\\}"):

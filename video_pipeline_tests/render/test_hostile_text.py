@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from video_pipeline.models import ProjectSettings
 from video_pipeline.providers.offline.images import TitleCardImages
 from video_pipeline.providers.offline.speech import EspeakSpeech
 from video_pipeline.render import render_video, verify_render
-from video_pipeline_tests.render.conftest import make_script
+from video_pipeline_tests.render.conftest import make_script, settings_for
 from video_pipeline_tests.render.test_captions import ass_dialogue_texts, libass_visible_text
 
 HOSTILE = (
@@ -22,7 +21,8 @@ def test_hostile_text_renders_and_stays_literal(
     speech: EspeakSpeech, images: TitleCardImages, tmp_path: Path
 ) -> None:
     script = make_script(HOSTILE, WORLD, on_screen=HOSTILE + " " + WORLD)
-    settings = ProjectSettings(aspect="16:9", resolution="720p")
+    # The voice reads out every symbol: 33 s rather than the script's 9 s.
+    settings = settings_for(script, aspect="16:9", resolution="720p", duration_seconds=33)
 
     rendered = render_video(script, settings, speech, images, tmp_path)
 

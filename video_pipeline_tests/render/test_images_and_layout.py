@@ -4,9 +4,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from video_pipeline.layout import FrameSize, caption_area, frame_size
 from video_pipeline.models import Scene, SubtitleStyle
 from video_pipeline.providers.offline.images import TitleCardImages
-from video_pipeline.render.layout import FrameSize, caption_area, frame_size
 
 
 def _scene(text: str) -> Scene:
@@ -46,20 +46,19 @@ def test_frame_sizes() -> None:
     assert frame_size("1:1", "1080p") == FrameSize(1080, 1080)
 
 
-def test_caption_area_keeps_lines_inside_the_frame() -> None:
+def test_caption_area_keeps_lines_inside_the_safe_area() -> None:
     style = SubtitleStyle()
-    narrow = caption_area("9:16", frame_size("9:16", "720p"), style)
-    wide = caption_area("16:9", frame_size("16:9", "720p"), style)
-    assert narrow.chars_per_line < style.max_chars_per_line == wide.chars_per_line
-    assert narrow.bottom_margin == round(style.bottom_margin_ratio * 1280)
-    line_width = narrow.chars_per_line * narrow.font_size * 0.55
-    assert line_width <= 720 - 2 * narrow.side_margin
+    narrow = caption_area(frame_size("9:16", "720p"), style)
+    assert narrow.left_margin == round(0.06 * 720)
+    assert narrow.right_margin == round(0.15 * 720)
+    assert narrow.bottom_margin == round(0.18 * 1280) > round(style.bottom_margin_ratio * 1280)
+    assert narrow.line_width <= 720 - narrow.left_margin - narrow.right_margin
 
 
 def test_caption_band_holds_two_lines_above_the_margin_and_fits_the_frame() -> None:
     for style in (SubtitleStyle(), SubtitleStyle(size_ratio=0.2, bottom_margin_ratio=0.5)):
         size = frame_size("16:9", "1080p")
-        area = caption_area("16:9", size, style)
+        area = caption_area(size, style)
         assert area.band_height % 2 == 0
         assert min(size.height, area.bottom_margin + 2 * area.font_size) <= area.band_height
         assert area.band_height <= size.height

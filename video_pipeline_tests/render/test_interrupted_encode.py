@@ -8,17 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from video_pipeline.models import ProjectSettings
 from video_pipeline.providers.offline.images import TitleCardImages
 from video_pipeline.providers.offline.speech import EspeakSpeech
 from video_pipeline.render import RenderError, render_video
-from video_pipeline_tests.render.conftest import make_script
+from video_pipeline_tests.render.conftest import make_script, settings_for
 
 SCRIPT = make_script(
     "This video is long enough that its encoder is still busy when the test interrupts it, "
     "which is the whole point of the exercise."
 )
-SETTINGS = ProjectSettings(aspect="9:16", resolution="1080p")
+SETTINGS = settings_for(SCRIPT, aspect="9:16", resolution="1080p")
 
 
 def test_killed_ffmpeg_raises_a_clear_error(
@@ -73,8 +72,9 @@ def test_progress_is_reported_up_to_done(
         fractions.append(fraction)
         speeds.append(speed)
 
+    script = make_script("Short.")
     rendered = render_video(
-        make_script("Short."), ProjectSettings(), speech, images, tmp_path, on_progress=record
+        script, settings_for(script), speech, images, tmp_path, on_progress=record
     )
     assert fractions == sorted(fractions)
     assert fractions[-1] == 1.0

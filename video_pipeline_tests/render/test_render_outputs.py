@@ -8,14 +8,14 @@ from typing import get_args
 import ffmpeg
 import pytest
 
-from video_pipeline.models import Aspect, ProjectSettings, Resolution
+from video_pipeline.models import Aspect, Resolution
 from video_pipeline.providers.offline.images import TitleCardImages
 from video_pipeline.providers.offline.speech import EspeakSpeech
 from video_pipeline.render import audio_level, render_video, verify_render
 from video_pipeline.render.binaries import ffmpeg_path
 from video_pipeline.render.graph import LOUDNESS_TARGET_LUFS
 from video_pipeline.render.probe import loudness, pixel_formats
-from video_pipeline_tests.render.conftest import make_script
+from video_pipeline_tests.render.conftest import make_script, settings_for
 
 EXPECTED_SIZES = {
     ("9:16", "720p"): (720, 1280),
@@ -37,7 +37,7 @@ def test_every_format_renders_a_valid_video(
     tmp_path: Path,
 ) -> None:
     script = make_script("A short first scene.", "And a second one.")
-    settings = ProjectSettings(aspect=aspect, resolution=resolution)
+    settings = settings_for(script, aspect=aspect, resolution=resolution)
 
     rendered = render_video(script, settings, speech, images, tmp_path)
 
@@ -66,8 +66,8 @@ def test_background_music_is_mixed_in_stereo(
     ffmpeg.input("sine=frequency=220:duration=1.5", f="lavfi").output(
         str(music), ac=2
     ).overwrite_output().run(cmd=str(ffmpeg_path()), quiet=True)
-    script = make_script("Music plays under this voice.")
-    settings = ProjectSettings(aspect="1:1", resolution="720p")
+    script = make_script("Music plays under this voice, from its first word to its very last.")
+    settings = settings_for(script, aspect="1:1", resolution="720p")
 
     rendered = render_video(script, settings, speech, images, tmp_path / "out", music_path=music)
 

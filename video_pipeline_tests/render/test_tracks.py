@@ -29,10 +29,12 @@ def test_crossfades_keep_the_previous_scene_moving_into_the_next() -> None:
         ("b.png", 20, 60, True),
         ("c.png", 90, 80, False),
     ]
-    # Slot k shows scene k-1 for scene k's length, filmed from scene k-1's start.
+    # Slot k shows scene k-1 through the fade into scene k (after one frame at the start); its
+    # frames skip the gaps, so its camera's start moves back by them.
     assert [
         (s.image, s.frames, s.scene_start, s.scene_frames, s.reverse)
         for s in pictures.previous_shots
-    ] == [("a.png", 60, 0, 60, False), ("a.png", 20, 0, 60, False), ("b.png", 90, 60, 20, True)]
+    ] == [("a.png", 1, 0, 60, False), ("a.png", 10, -59, 60, False), ("b.png", 15, -9, 20, True)]
+    assert pictures.previous_frames == [(0, 1), (60, 10), (80, 15)]
     # A crossfade takes at most half of the scene it leads into.
     assert pictures.crossfades == [(60, 10), (80, 15)]

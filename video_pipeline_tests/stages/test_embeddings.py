@@ -12,7 +12,6 @@ from video_pipeline.stages.embeddings import (
     MAX_CHARS,
     chunk_documents,
     chunk_source,
-    embed_chunks,
     summarise,
 )
 from video_pipeline.stages.script import run_script
@@ -62,7 +61,7 @@ def test_an_overlong_sentence_is_cut_at_spaces(demo_sources: Sources) -> None:
 def test_search_ranks_the_relevant_chunk_first(demo_sources: Sources) -> None:
     provider = HashingEmbeddings()
     chunks = [c for item in demo_sources.items for c in chunk_source(item)]
-    vectors = embed_chunks(chunks, provider, batch_size=4)
+    vectors = provider.embed([chunk.text for chunk in chunks])
     query = provider.embed(["How does the waggle dance tell bees the direction of flowers?"])[0]
     best = max(
         range(len(chunks)), key=lambda i: sum(a * b for a, b in zip(query, vectors[i], strict=True))

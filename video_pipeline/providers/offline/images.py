@@ -1,25 +1,35 @@
 """Offline scene images: plain title cards, honestly generated, never passed off as artwork.
 
 A card is a two-colour gradient chosen from a hash of the scene's text (so the same scene
-always looks the same) with the scene's on-screen text set in the shipped font.
+always looks the same) with the project's title and the scene's on-screen text set in the
+package's font stack, inside the frame's safe area.
 """
 
 from __future__ import annotations
 
 import colorsys
 import hashlib
-from functools import cache
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from video_pipeline.fonts import (
+    REGULAR_STACK,
+    STACK,
+    Face,
+    draw_text,
+    pillow_font,
+    text_width,
+    wrap,
+)
+from video_pipeline.layout import Box, FrameSize, on_screen_text_area
 from video_pipeline.models import Scene
-from video_pipeline.render.fonts import BOLD_FONT, REGULAR_FONT
 
-# The lower part of the frame is left for burned-in captions.
-_TEXT_BOTTOM_RATIO = 0.7
 _MAX_TEXT_LINES = 6
+_TITLE_LINES = 2
+_LINE_SPACING = 1.25
 
 
 class TitleCardImages:
@@ -28,20 +38,24 @@ class TitleCardImages:
     def scene_image(
         self, scene: Scene, title: str, width: int, height: int, out_path: Path
     ) -> Path:
-        card = _gradient(scene, width, height)
+        card = card_background(scene, width, height)
         draw = ImageDraw.Draw(card)
-        margin = round(0.08 * width)
-        title_font = _font(REGULAR_FONT, max(12, round(0.028 * height)))
-        draw.text((margin, margin), _one_line(title), font=title_font, fill=(255, 255, 255, 200))
+        safe = on_screen_text_area(FrameSize(width, height))
+        title_box = Box(safe.left, safe.top, safe.right, safe.top + round(0.1 * height))
+        title_size = max(12, round(0.028 * height))
+        _draw_block(draw, title, title_box, title_size, REGULAR_STACK, _TITLE_LINES, centre=False)
         text = " ".join(scene.on_screen_text.split())
         if text:
-            _draw_centered_text(draw, text, width, height, margin)
+            box = Box(safe.left, title_box.bottom, safe.right, safe.bottom)
+            size = round(0.12 * min(width, height))
+            _draw_block(draw, text, box, size, STACK, _MAX_TEXT_LINES, centre=True)
         out_path.parent.mkdir(parents=True, exist_ok=True)
         card.convert("RGB").save(out_path, format="PNG")
         return out_path
 
 
-def _gradient(scene: Scene, width: int, height: int) -> Image.Image:
+def card_background(scene: Scene, width: int, height: int) -> Image.Image:
+    """The card without text: flat across each row."""
     digest = hashlib.sha256(f"{scene.narration}\n{scene.on_screen_text}".encode()).digest()
     hue = digest[0] / 255
     top = colorsys.hsv_to_rgb(hue, 0.55, 0.45)
@@ -54,58 +68,57 @@ def _gradient(scene: Scene, width: int, height: int) -> Image.Image:
     return column.resize((width, height), Image.Resampling.NEAREST).convert("RGBA")
 
 
-def _draw_centered_text(
-    draw: ImageDraw.ImageDraw, text: str, width: int, height: int, margin: int
+def _draw_block(
+    draw: ImageDraw.ImageDraw,
+    text: str,
+    box: Box,
+    size: int,
+    stack: tuple[Face, ...],
+    max_lines: int,
+    *,
+    centre: bool,
 ) -> None:
-    """Largest font size (down to a floor) at which the wrapped text fits the upper area."""
-    area_top = 2 * margin
-    area_width = width - 2 * margin
-    area_height = round(_TEXT_BOTTOM_RATIO * height) - area_top - margin
-    size = round(0.12 * min(width, height))
-    while True:
-        font = _font(BOLD_FONT, size)
-        lines = _wrap(text, font, area_width)
-        line_height = round(size * 1.25)
-        fits = len(lines) <= _MAX_TEXT_LINES and len(lines) * line_height <= area_height
-        if fits or size <= 16:
-            break
-        size = round(size * 0.88)
-    lines = lines[:_MAX_TEXT_LINES]
-    top = area_top + (area_height - len(lines) * line_height) // 2
+    """`text` wrapped into `box` at the largest size (down to a floor) at which it fits."""
+    text = " ".join(text.split())
+    size, lines = _fitting(text, box, size, stack, max_lines)
+    line_height = round(size * _LINE_SPACING)
+    ascent = pillow_font(stack[0], size).getmetrics()[0]
+    top = box.top + ((box.height - len(lines) * line_height) // 2 if centre else 0)
     for index, line in enumerate(lines):
-        draw.text(
-            (width / 2, top + index * line_height),
+        width = text_width(line, size, stack)
+        left = box.left + ((box.width - width) / 2 if centre else 0)
+        draw_text(
+            draw,
+            left,
+            top + index * line_height + ascent,
             line,
-            font=font,
-            anchor="ma",
-            fill=(255, 255, 255, 255),
-            stroke_width=max(1, size // 18),
+            size,
+            stack,
+            fill=(255, 255, 255, 255 if centre else 200),
+            stroke_width=max(1, size // 18) if centre else 0,
             stroke_fill=(0, 0, 0, 160),
         )
 
 
-def _wrap(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
-    """Greedy word wrap by rendered width; a word wider than a line is split by characters."""
-    lines: list[str] = []
-    for word in text.split(" "):
-        candidate = f"{lines[-1]} {word}" if lines else word
-        if lines and font.getlength(candidate) <= max_width:
-            lines[-1] = candidate
-            continue
-        piece = ""
-        for char in word:
-            if piece and font.getlength(piece + char) > max_width:
-                lines.append(piece)
-                piece = ""
-            piece += char
-        lines.append(piece)
-    return lines
+def _fitting(
+    text: str, box: Box, size: int, stack: tuple[Face, ...], max_lines: int
+) -> tuple[int, list[str]]:
+    """Shrink until the wrapped lines fit `box`; at the floor, drop the lines that do not."""
+    while True:
+        lines = wrap(text.split(" "), _FitsWidth(box.width, size, stack))
+        line_height = round(size * _LINE_SPACING)
+        fits = len(lines) <= max_lines and len(lines) * line_height <= box.height
+        if fits or size <= 12:
+            return size, lines[: max(1, min(max_lines, box.height // line_height))]
+        size = max(12, round(size * 0.88))
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())[:80]
+@dataclass(frozen=True)
+class _FitsWidth:
+    width: int
+    size: int
+    stack: tuple[Face, ...]
 
-
-@cache
-def _font(path: Path, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(path), size)
+    def __call__(self, line: str) -> bool:
+        stroke = 2 * max(1, self.size // 18)
+        return text_width(line, self.size, self.stack) + stroke <= self.width

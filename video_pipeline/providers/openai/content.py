@@ -146,35 +146,7 @@ class OpenAIContent(OpenAIProvider):
         known_facts = {fact.id for fact in research.key_facts}
 
         def convert(reply: ScriptReply) -> Script:
-            if not reply.scenes:
-                raise ProviderError(f"{model} wrote a script with no scenes; run the step again.")
-            invented = sorted({i for s in reply.scenes for i in s.fact_ids} - known_facts)
-            if invented:
-                raise ProviderError(
-                    f"{model}'s script cites facts that are not in the research "
-                    f"({', '.join(invented)}); run the script step again."
-                )
-            pace = _pace(reply, dna.words_per_minute, settings.duration_seconds)
-            scenes = [
-                Scene(
-                    **scene.model_dump(),
-                    index=index,
-                    duration_seconds=max(
-                        scene_seconds(len(scene.narration.split()), pace), _MIN_SCENE_SECONDS
-                    ),
-                )
-                for index, scene in enumerate(reply.scenes)
-            ]
-            hook = next((s for s in scenes if s.kind == "hook"), scenes[0])
-            cta = next((s for s in reversed(scenes) if s.kind == "cta"), scenes[-1])
-            return Script(
-                title=title,
-                hook=hook.narration,
-                scenes=scenes,
-                call_to_action=cta.narration,
-                words_per_minute=pace,
-                provider=f"openai:{model}",
-            )
+            return _script_from_reply(reply, model, title, known_facts, dna, settings)
 
         target = settings.duration_seconds
         script = ask(
@@ -198,3 +170,43 @@ class OpenAIContent(OpenAIProvider):
             question = Question("script", model, revision, user, max_output_tokens)
             script = ask(self._calls, question, ScriptReply, convert)
         return script
+
+
+def _script_from_reply(
+    reply: ScriptReply,
+    model: str,
+    title: str,
+    known_facts: set[str],
+    dna: DnaProfile,
+    settings: ProjectSettings,
+) -> Script:
+    """The model's script with timed scenes, refused when it is empty or invents facts."""
+    if not reply.scenes:
+        raise ProviderError(f"{model} wrote a script with no scenes; run the step again.")
+    invented = sorted({i for s in reply.scenes for i in s.fact_ids} - known_facts)
+    if invented:
+        raise ProviderError(
+            f"{model}'s script cites facts that are not in the research "
+            f"({', '.join(invented)}); run the script step again."
+        )
+    pace = _pace(reply, dna.words_per_minute, settings.duration_seconds)
+    scenes = [
+        Scene(
+            **scene.model_dump(),
+            index=index,
+            duration_seconds=max(
+                scene_seconds(len(scene.narration.split()), pace), _MIN_SCENE_SECONDS
+            ),
+        )
+        for index, scene in enumerate(reply.scenes)
+    ]
+    hook = next((s for s in scenes if s.kind == "hook"), scenes[0])
+    cta = next((s for s in reversed(scenes) if s.kind == "cta"), scenes[-1])
+    return Script(
+        title=title,
+        hook=hook.narration,
+        scenes=scenes,
+        call_to_action=cta.narration,
+        words_per_minute=pace,
+        provider=f"openai:{model}",
+    )

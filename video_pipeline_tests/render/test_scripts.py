@@ -1,0 +1,112 @@
+"""Every script renders with real glyphs: never the missing-glyph box."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from video_pipeline.fonts import STACK, font_runs, missing
+from video_pipeline.layout import FPS, caption_area, frame_size
+from video_pipeline.models import ProjectSettings, SubtitleStyle
+from video_pipeline.providers.offline.images import TitleCardImages
+from video_pipeline.providers.offline.speech import EspeakSpeech
+from video_pipeline.render import EncoderSettings, RenderOptions, render_video, verify_render
+from video_pipeline.render.ass import ass_line, write_ass
+from video_pipeline.render.binaries import ffmpeg_path
+from video_pipeline.render.captions import CaptionEvent
+from video_pipeline.render.graph import SUBTITLES
+from video_pipeline.render.stills import draw_captions
+from video_pipeline.render.tracks import caption_cuts
+from video_pipeline_tests.render.conftest import make_script
+
+SCRIPTS = {
+    "Latin": "Façade naïve café Œuvre",
+    "Cyrillic": "Привет мир Ёлка",
+    "Greek": "Γειά σου",
+    "Chinese": "你好世界",
+    "Japanese": "こんにちは",
+    "Korean": "안녕하세요",
+    "Arabic": "مرحبا بالعالم",
+    "Hebrew": "שלום עולם",
+    "Devanagari": "नमस्ते दुनिया",
+    "Thai": "สวัสดี",
+    "Emoji": "🎉🚀😀👍❤",
+}
+SPOKEN_SECONDS = 42
+ULTRAFAST = RenderOptions(encoder=EncoderSettings(preset="ultrafast"))
+UNASSIGNED = "\u0378"
+"""No font has it: what each face draws for it is its missing-glyph box."""
+
+
+def test_the_font_stack_has_every_character_of_every_script() -> None:
+    for name, text in SCRIPTS.items():
+        assert missing(text) == set(), name
+        for run, face in font_runs(text):
+            visible = [c for c in run if not unicodedata.category(c).startswith(("Z", "M"))]
+            assert all(face.covers(char) for char in visible), (name, run, face.family)
+    assert missing(UNASSIGNED) == {UNASSIGNED}
+
+
+def test_libass_draws_no_box_for_any_character(tmp_path: Path) -> None:
+    """Each character drawn alone by the render's caption path, compared with the box each
+    face of the stack draws for a character it lacks."""
+    chars = sorted({c for text in SCRIPTS.values() for c in text if not c.isspace()})
+    chars = [c for c in chars if not unicodedata.category(c).startswith("M")]
+    boxes = [f"{{\\fn{face.family}}}{UNASSIGNED}" for face in STACK]
+    font = SubtitleStyle().font
+    images = _draw_each(tmp_path, [*(ass_line(c, font) for c in chars), *boxes], chars)
+    # A face whose box is blank cannot draw a box; DejaVu's is a real one.
+    box_images = [image for image in images[len(chars) :] if image.any()]
+    assert images[len(chars)].any()
+    for char, image in zip(chars, images, strict=False):
+        assert image.any(), f"{char!r} drew nothing"
+        for box in box_images:
+            assert not np.array_equal(_cropped(image), _cropped(box)), f"{char!r} drew a box"
+
+
+def test_one_video_with_every_script_renders(
+    speech: EspeakSpeech, images: TitleCardImages, tmp_path: Path
+) -> None:
+    script = make_script(
+        *(f"{text}." for text in SCRIPTS.values()), on_screen=" ".join(SCRIPTS.values())
+    )
+    # The English voice spells the other scripts out letter by letter, slowly.
+    settings = ProjectSettings(aspect="16:9", resolution="720p", duration_seconds=SPOKEN_SECONDS)
+
+    rendered = render_video(script, settings, speech, images, tmp_path, options=ULTRAFAST)
+
+    assert len(rendered.script.scenes) == len(script.scenes)
+
+    assert verify_render(rendered, script, settings) == []
+    shown = " ".join(event.text for event in rendered.captions)
+    assert missing(shown) == set()
+    for text in SCRIPTS.values():
+        for word in text.split():
+            assert word in shown.replace("\n", "")
+
+
+def _draw_each(workdir: Path, dialogues: list[str], texts: list[str]) -> list[np.ndarray]:
+    """The caption image libass draws for each of `dialogues` (ASS Dialogue texts), given
+    the fonts `texts` need."""
+    size = frame_size("16:9", "720p")
+    area = caption_area(size, SubtitleStyle())
+    events = [
+        CaptionEvent(start=i * 3 / FPS, end=(i + 1) * 3 / FPS, text=f"x{i}", word_count=1)
+        for i in range(len(dialogues))
+    ]
+    write_ass(events, workdir / SUBTITLES, size, area, SubtitleStyle())
+    ass = (workdir / SUBTITLES).read_text(encoding="utf-8")
+    for i, dialogue in enumerate(dialogues):
+        ass = ass.replace(f",x{i}\n", f",{dialogue}\n")
+    (workdir / SUBTITLES).write_text(ass, encoding="utf-8")
+    cuts = caption_cuts([(e.start, e.end) for e in events], len(dialogues) * 3, FPS)
+    layer = draw_captions(texts, cuts, workdir, size, area, ffmpeg_path())
+    return [np.asarray(Image.open(workdir / s.image))[..., 3] for s in layer.segments]
+
+
+def _cropped(alpha: np.ndarray) -> np.ndarray:
+    rows, columns = np.nonzero(alpha)
+    return alpha[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
