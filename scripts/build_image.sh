@@ -87,7 +87,7 @@ for line in "${COMMANDS[@]}"; do
     read -r -a words <<<"$line"
     check "${words[@]}" --help
 done
-check python -c 'import video_pipeline.definitions as d; print(len(list(d.defs.resolve_all_asset_keys())), "assets")'
+check python -c 'from video_pipeline.definitions import build_definitions; from video_pipeline.settings import load_settings; print(len(list(build_definitions(load_settings()).resolve_all_asset_keys())), "assets")'
 # An empty DAGSTER_HOME gives the validation a local instance instead of the image's
 # Postgres-backed dagster.yaml (there is no Postgres here).
 check sh -c 'mkdir -p /tmp/validate-home && DAGSTER_HOME=/tmp/validate-home exec dagster definitions validate -m video_pipeline.definitions'

