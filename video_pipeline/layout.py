@@ -9,9 +9,10 @@ from video_pipeline.models import Aspect, Resolution, SubtitleStyle
 
 FPS = 30
 
-# Lines of text the caption band has room for: two, plus headroom for a line a glyph wider
-# than measured would add.
-_BAND_LINES = 4
+# Lines of text the caption band has room for: two (captions are wrapped and shrunk to two
+# lines' height), plus headroom for taller glyphs and the larger words of the pop style.
+# Every caption image is a band's size, so the band is kept small.
+_BAND_LINES = 3
 # Line height as a fraction of the ASS font size, with headroom for the fallback fonts.
 _LINE_HEIGHT_PER_FONT_SIZE = 1.3
 

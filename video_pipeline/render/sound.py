@@ -22,7 +22,7 @@ from video_pipeline.render.graph import (
 )
 from video_pipeline.render.probe import integrated_loudness
 
-LOUDNESS_MEASUREMENTS = 3
+LOUDNESS_MEASUREMENTS = 4
 LOUDNESS_SETTLED_LU = 0.3
 
 

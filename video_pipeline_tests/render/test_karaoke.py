@@ -87,7 +87,7 @@ def test_karaoke_highlights_each_word_within_100_ms_of_its_start(tmp_path: Path)
 
 
 def _moved(before: float, after: float) -> bool:
-    return bool(np.isnan(before) != np.isnan(after) or abs(before - after) > 2)
+    return bool(np.isnan(before) != np.isnan(after) or abs(before - after) > 0.5)
 
 
 def test_pop_shows_one_word_at_a_time(tmp_path: Path) -> None:
