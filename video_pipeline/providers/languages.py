@@ -12,21 +12,15 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pysbd.languages
-import yake
-from babel import Locale
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+if TYPE_CHECKING:
+    from py3langid.langid import LanguageIdentifier
 
 # espeak-ng voice names whose language tag is not the ISO 639-1 code.
 _VOICE_LANGUAGE = {"cmn": "zh", "yue": "zh", "hak": "zh", "nb": "no"}
 # The voice used when a project names none; other languages use their own code.
 _DEFAULT_VOICE = {"en": "en-us", "fr": "fr-fr", "zh": "cmn", "no": "nb", "vi": "vi"}
-_PYSBD = frozenset(pysbd.languages.LANGUAGE_CODES)
-_YAKE = frozenset(
-    p.stem.removeprefix("stopwords_")
-    for p in (Path(yake.__file__).parent / "core" / "StopwordsList").glob("stopwords_*.txt")
-)
 _YAKE_ALIASES = {"cs": "cz"}
 
 SAMPLE_CHARS = 4000
@@ -58,7 +52,18 @@ class Language:
 
 @cache
 def _identifier() -> LanguageIdentifier:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+@cache
+def _names() -> dict[str, str]:
+    """English names of languages by code (the libraries are imported on first use: they
+    take seconds, and this module is imported wherever a project is loaded)."""
+    from babel import Locale
+
+    return dict(Locale("en").languages)
 
 
 def voice_language(voice: str) -> str:
@@ -77,8 +82,13 @@ def espeak_voices() -> tuple[str, ...]:
 @cache
 def supported_languages() -> dict[str, Language]:
     """Every language a project can be made in, by code."""
+    import pysbd.languages
+    import yake
+
+    stopwords = Path(yake.__file__).parent / "core" / "StopwordsList"
+    with_stopwords = {p.stem.removeprefix("stopwords_") for p in stopwords.glob("*.txt")}
     spoken = {voice_language(v) for v in espeak_voices()}
-    names = Locale("en").languages
+    names = _names()
     languages = {}
     for code in sorted(set(_identifier().labels) & spoken):
         if len(code) != 2 or code not in names:
@@ -87,8 +97,8 @@ def supported_languages() -> dict[str, Language]:
             code=code,
             name=names[code],
             default_voice=_DEFAULT_VOICE.get(code, code),
-            pysbd=code if code in _PYSBD else None,
-            yake=yake_code if (yake_code := _YAKE_ALIASES.get(code, code)) in _YAKE else "noLang",
+            pysbd=code if code in pysbd.languages.LANGUAGE_CODES else None,
+            yake=code_ if (code_ := _YAKE_ALIASES.get(code, code)) in with_stopwords else "noLang",
         )
     return languages
 
@@ -104,7 +114,7 @@ def voices_for(code: str) -> list[str]:
 
 
 def language_name(code: str) -> str:
-    return str(Locale("en").languages.get(code, code))
+    return _names().get(code, code)
 
 
 def _samples(text: str) -> list[str]:

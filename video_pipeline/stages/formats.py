@@ -1,6 +1,8 @@
 """Turning the bytes of a document (txt, md, pdf, csv, html) into plain text.
 
 Errors are raised as `PipelineInputError` without naming the source; the caller adds that.
+The parsing libraries are imported on first use: the format tables are needed wherever a
+project is checked, and the libraries take seconds to import.
 """
 
 from __future__ import annotations
@@ -11,12 +13,6 @@ import io
 import re
 from dataclasses import dataclass
 from typing import Literal
-
-import charset_normalizer
-import pypdf
-import trafilatura
-from markdown_it import MarkdownIt
-from pypdf.errors import PdfReadError
 
 from video_pipeline.errors import PipelineInputError
 
@@ -81,6 +77,8 @@ def decode(data: bytes, declared: str | None = None, *, html: bool = False) -> s
 def _detected(data: bytes) -> str:
     """charset-normalizer's best guess; among equally good guesses, windows-1252 (the usual
     legacy Western encoding, and what browsers read "latin-1" as) wins."""
+    import charset_normalizer
+
     matches = list(charset_normalizer.from_bytes(data))
     if not matches:
         raise PipelineInputError(
@@ -115,6 +113,9 @@ def convert(data: bytes, fmt: Format, charset: str | None = None) -> Document:
 
 
 def _pdf(data: bytes) -> Document:
+    import pypdf
+    from pypdf.errors import PdfReadError
+
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
@@ -133,6 +134,8 @@ def _pdf(data: bytes) -> Document:
 
 def _markdown(text: str) -> Document:
     """Paragraphs, headings and list items as plain-text paragraphs; code blocks dropped."""
+    from markdown_it import MarkdownIt
+
     paragraphs: list[str] = []
     title: str | None = None
     tokens = MarkdownIt("commonmark").parse(text)
@@ -156,6 +159,8 @@ def _markdown(text: str) -> Document:
 
 def _html(text: str) -> Document:
     """Main text by trafilatura; its baseline extractor when the page is too small for it."""
+    import trafilatura
+
     extracted = trafilatura.extract(
         text, include_comments=False, include_tables=True, favor_recall=True
     ) or trafilatura.html2txt(text)
