@@ -23,8 +23,8 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from search import MODEL, Corpus, CpuMeter, insert_projects, start_database
-
 from video_pipeline.services.postgres import stop_postgres
+
 from video_pipeline.storage.vectors import (
     ProjectChunks,
     StoredChunk,
