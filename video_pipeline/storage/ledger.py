@@ -121,16 +121,17 @@ class Ledger:
             if self.run_id is not None:
                 values["run_id"] = self.run_id
             conn.execute(sa.update(projects).where(projects.c.id == self.project_id).values(values))
-            if to != row.status or self.run_id != row.run_id:
-                record_event(
-                    conn,
-                    project_id=self.project_id,
-                    from_status=row.status,
-                    to_status=to,
-                    stage=stage or stage_of(detail),
-                    reason=detail,
-                    run_id=self.run_id,
-                )
+            # Every accepted move is history, a stage's start included: metrics time the
+            # stages from these rows.
+            record_event(
+                conn,
+                project_id=self.project_id,
+                from_status=row.status,
+                to_status=to,
+                stage=stage or stage_of(detail),
+                reason=detail,
+                run_id=self.run_id,
+            )
         return True
 
     def stage(self, stage: str, state: StageState, detail: str | None = None) -> bool:
