@@ -441,7 +441,7 @@ def test_injection_attempts_in_accepted_text_are_only_text(
             owner="hostile-injection",
             title=title,
             brief="A short video about bees; $(reboot) ' OR 1=1 --",
-            settings={"duration_seconds": 10},
+            settings={"duration_seconds": 20},
             sources=[text(injected + "\n\n" + PROSE)],
         )
     requests = [
