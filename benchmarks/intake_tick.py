@@ -53,7 +53,7 @@ def main() -> None:
             from video_pipeline.definitions import defs
             from video_pipeline.resources import DatabaseResource
 
-            sensor = defs.resolve_sensor_def("project_intake")
+            sensor = defs().resolve_sensor_def("project_intake")
             resources = {"db": DatabaseResource(url=url)}
 
             def tick() -> float:

@@ -440,7 +440,9 @@ def worker_command(
     except (ValueError, BrokerNotConfigured) as exc:
         raise _fail(str(exc)) from exc
     # Load the code location once, before the pool forks: each step then starts at once.
-    import video_pipeline.definitions  # noqa: F401
+    from video_pipeline.definitions import defs
+
+    defs()
 
     worker_app.worker_main(argv)
 

@@ -88,7 +88,7 @@ def test_intake_tick_reads_only_new_rows_among_a_million(million_url: str, insta
 
     from video_pipeline.definitions import defs
 
-    sensor = defs.resolve_sensor_def("project_intake")
+    sensor = defs().resolve_sensor_def("project_intake")
     resources = {"db": DatabaseResource(url=million_url)}
     first = sensor(build_sensor_context(instance=instance, resources=resources))
     assert isinstance(first, SensorResult)
