@@ -17,6 +17,7 @@ from dagster import SensorResult, build_sensor_context
 
 from video_pipeline.devstack.embedded import read_state
 from video_pipeline.devstack.postgres import ensure_database
+from video_pipeline.platform_config import PlatformConfig
 from video_pipeline.resources import DatabaseResource
 from video_pipeline.storage.migrate import upgrade
 from video_pipeline.storage.partitions import intake_query
@@ -89,7 +90,7 @@ def test_intake_tick_reads_only_new_rows_among_a_million(million_url: str, insta
     from video_pipeline.definitions import defs
 
     sensor = defs().resolve_sensor_def("project_intake")
-    resources = {"db": DatabaseResource(url=million_url)}
+    resources = {"db": DatabaseResource(url=million_url), "platform": PlatformConfig()}
     first = sensor(build_sensor_context(instance=instance, resources=resources))
     assert isinstance(first, SensorResult)
     requests = first.run_requests or []
