@@ -31,7 +31,7 @@ from video_pipeline.storage.renders import current_render, save_render
 from video_pipeline.storage.stage_outputs import content_hash
 
 # Bump when a change to the render engine changes its output: stored renders are redone.
-RENDER_CODE_VERSION = "3"
+RENDER_CODE_VERSION = "4"
 
 
 class RenderInputs(BaseModel):

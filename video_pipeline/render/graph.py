@@ -45,6 +45,10 @@ MIN_GAIN_DB, MAX_GAIN_DB = -30.0, 30.0
 # How far the camera moves over one scene: zoom from 1x to this, or pan at this zoom.
 MOTION_ZOOM = 1.1
 
+# `option` lines in a concat script need the demuxer's unsafe mode; the scripts only name
+# files this module wrote, by fixed names, in the render directory.
+CONCAT_OPTIONS = {"safe": "0"}
+
 NARRATION = "narration.wav"
 STILLS_LIST = "stills.ffconcat"
 PREVIOUS_LIST = "previous.ffconcat"
@@ -116,14 +120,20 @@ def canvas_script(segments: Sequence[Segment]) -> str:
 def _concat_script(entries: Sequence[Segment | Shot]) -> str:
     """A concat-demuxer script showing each entry's image for its number of frames.
 
-    The last image is listed twice: the demuxer only applies a duration to an entry that has
-    a successor, and the graph cuts the extra frame off.
+    Each image is opened at the video's frame rate: the image demuxer's default of 25 fps
+    would round every start to 40 ms and show a caption or scene change a frame late. The
+    last image is listed twice: the demuxer only applies a duration to an entry that has a
+    successor, and the graph cuts the extra frame off.
     """
     lines = ["ffconcat version 1.0"]
     for entry in entries:
-        lines += [f"file '{entry.image}'", f"duration {entry.frames / FPS:.6f}"]
-    lines.append(f"file '{entries[-1].image}'")
+        lines += [*_image_entry(entry.image), f"duration {entry.frames / FPS:.6f}"]
+    lines += _image_entry(entries[-1].image)
     return "\n".join(lines) + "\n"
+
+
+def _image_entry(image: str) -> list[str]:
+    return [f"file '{image}'", f"option framerate {FPS}"]
 
 
 def caption_images_command(count: int, ffmpeg_exe: Path) -> list[str]:
@@ -133,7 +143,7 @@ def caption_images_command(count: int, ffmpeg_exe: Path) -> list[str]:
     overlays them as such.
     """
     output = (
-        ffmpeg.input(CANVAS_LIST, f="concat", threads=1)
+        ffmpeg.input(CANVAS_LIST, f="concat", threads=1, **CONCAT_OPTIONS)
         .video.filter("format", "rgba")
         .filter("ass", SUBTITLES, fontsdir=FONTS_DIR, alpha=1)
         .output(CAPTION_IMAGES, fps_mode="passthrough", vframes=count, start_number=0, threads=1)
@@ -270,7 +280,10 @@ def _pictures(concat_script: str) -> Any:
     also let memory creep up with length. Inside the graph an image is decoded when the graph
     needs it, on one thread.
     """
-    return _Source("movie", filename=concat_script, f="concat", dec_threads=1).stream()
+    options = ":".join(f"{key}={value}" for key, value in CONCAT_OPTIONS.items())
+    return _Source(
+        "movie", filename=concat_script, f="concat", dec_threads=1, format_opts=options
+    ).stream()
 
 
 class _Source(FilterNode):

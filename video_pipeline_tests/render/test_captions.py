@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from video_pipeline.models import SubtitleStyle
-from video_pipeline.providers.base import WordTiming
+from video_pipeline.providers.base import Narration, WordTiming
 from video_pipeline.providers.offline.images import TitleCardImages
 from video_pipeline.providers.offline.speech import EspeakSpeech
 from video_pipeline.render import RenderedVideo, render_video, verify_render
@@ -61,13 +61,47 @@ def test_each_caption_starts_with_its_first_spoken_word(
     assert len(rendered.captions) > len(NARRATIONS)
 
 
-def test_burned_caption_changes_on_the_frame_its_event_starts(rendered: RenderedVideo) -> None:
+class TenthsOfASecond(EspeakSpeech):
+    """espeak with every word time rounded to 0.1 s, so captions start exactly on a frame,
+    where a timestamp rounded on its way through ffmpeg would move them to the next one."""
+
+    def synthesize(
+        self, text: str, voice: str, out_path: Path, language: str | None = None
+    ) -> Narration:
+        said = super().synthesize(text, voice, out_path, language)
+        words = [
+            WordTiming(word=w.word, start=round(w.start, 1), end=round(w.end, 1))
+            for w in said.words
+        ]
+        return said.model_copy(update={"words": words})
+
+
+@pytest.fixture(scope="module")
+def rendered_on_frames(tmp_path_factory: pytest.TempPathFactory) -> RenderedVideo:
+    return render_video(
+        make_script(*NARRATIONS),
+        settings_for(make_script(*NARRATIONS), aspect="9:16", resolution="720p"),
+        TenthsOfASecond(),
+        TitleCardImages(),
+        tmp_path_factory.mktemp("captions-on-frames"),
+    )
+
+
+@pytest.mark.parametrize("video", ["rendered", "rendered_on_frames"])
+def test_burned_caption_changes_on_the_frame_its_event_starts(
+    video: str, request: pytest.FixtureRequest
+) -> None:
     """Each caption is drawn once per segment; a timestamp off by a hair would skip it."""
+    rendered: RenderedVideo = request.getfixturevalue(video)
     strips = _caption_strips(rendered)
+    on_a_frame = 0
     for event in rendered.captions[1:]:
         frame = round(event.start * 30)
+        on_a_frame += abs(event.start * 30 - frame) < 1e-6
         before, at, after = strips[frame - 1], strips[frame], strips[frame + 1]
         assert _difference(before, at) > 5 * _difference(at, after), event
+    if video == "rendered_on_frames":
+        assert on_a_frame >= 2, "the case this fixture is for: captions starting on a frame"
 
 
 def test_captions_stay_within_lines_and_scenes(rendered: RenderedVideo) -> None:
