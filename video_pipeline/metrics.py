@@ -2,7 +2,7 @@
 
 Everything is derived from the tables (projects, project_events, provider_usage, renders'
 outputs, webhook_deliveries), so every process reports the same numbers and nothing is lost
-when one restarts. Labels stay low-cardinality: status, stage, provider, model, outcome.
+when one restarts. Labels stay low-cardinality: status, stage, provider, model, error kind, outcome.
 """
 
 from __future__ import annotations
@@ -154,6 +154,7 @@ class PipelineCollector(Collector):
 
     def _providers(self, conn: sa.Connection) -> Iterator[Metric]:
         keys = [provider_usage.c.provider, provider_usage.c.model]
+        answered = provider_usage.c.error.is_(None)
         rows = conn.execute(
             sa.select(
                 *keys,
@@ -161,6 +162,7 @@ class PipelineCollector(Collector):
                 sa.func.count(),
                 sa.func.coalesce(sa.func.sum(provider_usage.c.cost_usd), 0),
             )
+            .where(answered)
             .group_by(*keys, provider_usage.c.cached)
             .order_by(*keys, provider_usage.c.cached)
         ).all()
@@ -181,9 +183,26 @@ class PipelineCollector(Collector):
             cost.add_metric([provider, model], total)
         yield calls
         yield cost
+        errors = CounterMetricFamily(
+            "video_pipeline_provider_errors",
+            "Provider attempts that failed, by kind (timeout, rate_limited, http_503, ...); "
+            "a retried call counts each failed attempt.",
+            labels=["provider", "model", "error"],
+        )
+        error_keys = [*keys, provider_usage.c.error]
+        failed = conn.execute(
+            sa.select(*error_keys, sa.func.count())
+            .where(~answered)
+            .group_by(*error_keys)
+            .order_by(*error_keys)
+        ).all()
+        for row in failed:
+            provider, model, error, count = tuple(row)
+            errors.add_metric([provider, model, error], count)
+        yield errors
         latency = (
             sa.select(*keys, (provider_usage.c.latency_ms / 1000.0).label("value"))
-            .where(provider_usage.c.cached.is_(False))
+            .where(provider_usage.c.cached.is_(False), answered)
             .subquery()
         )
         yield _histogram(

@@ -50,14 +50,18 @@ class StageUsage:
         )
 
     def metadata(self) -> dict[str, Any]:
-        if not self.records:
-            return {"provider_calls": 0}
+        calls = [r for r in self.records if r.error is None]
+        failed = len(self.records) - len(calls)
+        errors = {"provider_failed_attempts": failed} if failed else {}
+        if not calls:
+            return {"provider_calls": 0, **errors}
         return {
-            "provider_calls": len(self.records),
-            "provider_cached_calls": sum(r.cached for r in self.records),
-            "provider_models": ", ".join(sorted({r.model for r in self.records})),
-            "provider_input_units": sum(r.input_units for r in self.records),
-            "provider_output_units": sum(r.output_units for r in self.records),
-            "cost_usd": MetadataValue.float(round(sum(r.cost_usd for r in self.records), 6)),
-            "from_cache": all(r.cached for r in self.records),
+            "provider_calls": len(calls),
+            **errors,
+            "provider_cached_calls": sum(r.cached for r in calls),
+            "provider_models": ", ".join(sorted({r.model for r in calls})),
+            "provider_input_units": sum(r.input_units for r in calls),
+            "provider_output_units": sum(r.output_units for r in calls),
+            "cost_usd": MetadataValue.float(round(sum(r.cost_usd for r in calls), 6)),
+            "from_cache": all(r.cached for r in calls),
         }

@@ -108,7 +108,8 @@ class Providers:
 
 
 class UsageRecord(BaseModel):
-    """One provider call: what it used and what it cost."""
+    """One provider call: what it used and what it cost, or, for an attempt that failed,
+    the kind of failure (`error`), which costs nothing."""
 
     provider: str
     capability: str
@@ -119,3 +120,4 @@ class UsageRecord(BaseModel):
     latency_ms: float = 0.0
     cost_usd: float = 0.0
     cached: bool = False
+    error: str | None = None

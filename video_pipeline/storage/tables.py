@@ -139,6 +139,7 @@ provider_usage = sa.Table(
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("cost_usd", sa.Numeric(12, 6), nullable=False),
     sa.Column("cached", sa.Boolean, nullable=False),
+    sa.Column("error", sa.Text),
     _timestamp("created_at"),
 )
 

@@ -17,7 +17,7 @@ from video_pipeline.cli import app
 from video_pipeline.samples import demo_project
 from video_pipeline.settings import load_settings
 from video_pipeline.storage.estimates import estimate_row
-from video_pipeline_tests.fake_openai import FakeOpenAI
+from video_pipeline_tests.fake_openai import FakeOpenAI, Fault
 from video_pipeline_tests.helpers import execute_request, tick_intake
 from video_pipeline_tests.pipeline.test_openai_pipeline import request_count
 from video_pipeline_tests.platform.test_metrics import assert_provider_metrics_match, samples
@@ -95,6 +95,10 @@ def test_estimate_costs_nothing_and_is_stored_beside_the_actual_cost(
         for r in tick_intake(openai_defs, instance, stack["DATABASE_URL"])
         if r.partition_key == project_id
     ]
+    fake_server.script(
+        Fault("status", status=503, path="/v1/chat/completions"),
+        Fault("status", status=429, headers={"retry-after-ms": "10"}, path="/v1/chat/completions"),
+    )
     result = execute_request(openai_defs, instance, request)
     assert result.success
     assert request_count(fake_server) > before
@@ -107,6 +111,13 @@ def test_estimate_costs_nothing_and_is_stored_beside_the_actual_cost(
                 {"id": project_id},
             ).scalar_one()
         )
+        errors = conn.execute(
+            sa.text(
+                "SELECT error, cost_usd FROM provider_usage "
+                "WHERE project_id = :id AND error IS NOT NULL ORDER BY id"
+            ),
+            {"id": project_id},
+        ).all()
         cache_users = conn.execute(
             sa.text("SELECT count(*) FROM response_cache_users WHERE project_id = :id"),
             {"id": project_id},
@@ -118,6 +129,7 @@ def test_estimate_costs_nothing_and_is_stored_beside_the_actual_cost(
         f"ratio {stored['actual_over_estimate']:.3f}"
     )
     assert 0.5 < stored["actual_over_estimate"] < 2.0
+    assert [tuple(row) for row in errors] == [("http_503", 0), ("rate_limited", 0)]
     assert cache_users > 0, "the cached replies know which project used them"
     shown = CliRunner().invoke(app, ["project", "show", project_id], env=openai_env)
     assert f"cost: estimated ${stored['estimated_usd']:.4f}, actual ${actual:.4f}" in shown.output

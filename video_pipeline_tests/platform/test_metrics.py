@@ -86,6 +86,7 @@ def test_metrics_match_the_database(
         "provider",
         "model",
         "cached",
+        "error",
         "queue",
         "le",
         "outcome",
@@ -100,7 +101,7 @@ def assert_provider_metrics_match(engine: sa.Engine, metrics: Samples) -> None:
     rows = query(
         engine,
         "SELECT provider, model, cached, count(*), sum(cost_usd) FROM provider_usage "
-        "GROUP BY provider, model, cached",
+        "WHERE error IS NULL GROUP BY provider, model, cached",
     )
     spend: dict[tuple[tuple[str, str], ...], float] = {}
     for provider, model, cached, count, total in rows:
@@ -111,6 +112,16 @@ def assert_provider_metrics_match(engine: sa.Engine, metrics: Samples) -> None:
         spend[labels] = spend.get(labels, 0.0) + float(total)
     assert sum(calls.values()) == sum(r[3] for r in rows)
     assert cost == pytest.approx(spend)
+    errors = metrics.get("video_pipeline_provider_errors_total", {})
+    failed = query(
+        engine,
+        "SELECT provider, model, error, count(*) FROM provider_usage WHERE error IS NOT NULL "
+        "GROUP BY provider, model, error",
+    )
+    assert errors == {
+        (("error", error), ("model", model), ("provider", provider)): count
+        for provider, model, error, count in failed
+    }
 
 
 def test_health_and_ready(server: str) -> None:

@@ -22,6 +22,7 @@ from video_pipeline.providers.base import ProviderError, UsageRecord
 from video_pipeline.providers.openai.client import OpenAIConnection
 from video_pipeline.providers.openai.errors import (
     as_provider_error,
+    error_kind,
     is_transient,
     retry_after_seconds,
 )
@@ -135,8 +136,17 @@ class Calls:
             retry=retry_if_exception(worth_retrying),
             reraise=True,
         )
+
+        def attempt() -> Metered:
+            started = time.monotonic()
+            try:
+                return send()
+            except openai.APIError as error:
+                self._record_failure(call, error, started)
+                raise
+
         try:
-            return retrying(send)
+            return retrying(attempt)
         except openai.APIError as error:
             raise as_provider_error(
                 error,
@@ -163,6 +173,17 @@ class Calls:
                 latency_ms=(time.monotonic() - started) * 1000,
                 cost_usd=cost,
                 cached=cached,
+            )
+        )
+
+    def _record_failure(self, call: Call, error: openai.APIError, started: float) -> None:
+        self._usage_sink(
+            UsageRecord(
+                provider=PROVIDER,
+                capability=call.capability,
+                model=call.model,
+                latency_ms=(time.monotonic() - started) * 1000,
+                error=error_kind(error),
             )
         )
 

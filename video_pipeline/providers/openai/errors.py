@@ -22,6 +22,20 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
+def error_kind(error: BaseException) -> str:
+    """A short, fixed name for a failed attempt (a metrics label): timeout, connection,
+    rate_limited, quota, http_<status>, or the exception's class."""
+    if isinstance(error, openai.APITimeoutError):
+        return "timeout"
+    if isinstance(error, openai.APIConnectionError):
+        return "connection"
+    if isinstance(error, openai.RateLimitError):
+        return "quota" if error.code == "insufficient_quota" else "rate_limited"
+    if isinstance(error, openai.APIStatusError):
+        return f"http_{error.status_code}"
+    return type(error).__name__
+
+
 def retry_after_seconds(error: BaseException) -> float | None:
     """The wait the server asked for (`retry-after-ms` or `Retry-After`), if any."""
     if not isinstance(error, openai.APIStatusError):

@@ -52,11 +52,15 @@ def test_retry_after_ms_takes_precedence(
     assert second.at - first.at >= 0.3
 
 
-def test_server_error_then_success(embeddings: OpenAIEmbeddings, fake_openai: FakeOpenAI) -> None:
+def test_server_error_then_success(
+    embeddings: OpenAIEmbeddings, fake_openai: FakeOpenAI, usage: list[UsageRecord]
+) -> None:
     fake_openai.script(Fault("status", status=500), Fault("status", status=503))
 
     assert len(embeddings.embed(["hello"])) == 1
     assert len(fake_openai.calls(EMBEDDINGS)) == 3
+    assert [record.error for record in usage] == ["http_500", "http_503", None]
+    assert [record.cost_usd for record in usage[:2]] == [0, 0] and usage[2].cost_usd > 0
 
 
 def test_server_errors_exhaust_the_attempts(
@@ -87,7 +91,7 @@ def test_timeouts_exhaust_the_attempts(
     with pytest.raises(ProviderError, match="timed out"):
         provider.embed(["hello"])
     assert len(fake_openai.calls(EMBEDDINGS)) == 2
-    assert usage == []
+    assert [(record.error, record.cost_usd) for record in usage] == [("timeout", 0)] * 2
 
 
 def test_bad_key_fails_at_once(embeddings: OpenAIEmbeddings, fake_openai: FakeOpenAI) -> None:
