@@ -14,7 +14,7 @@ from dagster import (
     InputContext,
     OutputContext,
 )
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from video_pipeline.config import setting
 from video_pipeline.providers.base import Providers
@@ -62,6 +62,36 @@ class ProvidersResource(ConfigurableResource, ProviderSettings):
 
 class IngestResource(ConfigurableResource, IngestLimits):
     """Limits on what a project's sources may be."""
+
+
+class StageTimeLimits(Config):
+    """Seconds each stage may run before it fails; unknown stages are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sources: float = Field(default=300, gt=0)
+    research: float = Field(default=900, gt=0)
+    dna_profile: float = Field(default=600, gt=0)
+    safety_check: float = Field(default=600, gt=0)
+    script: float = Field(default=900, gt=0)
+    embeddings: float = Field(default=900, gt=0)
+    render: float = Field(default=3600, gt=0)
+
+
+class StageSettings(Config):
+    time_limits: StageTimeLimits = setting(
+        "VIDEO_PIPELINE_STAGE_TIME_LIMITS",
+        StageTimeLimits,
+        'JSON object, seconds per stage, e.g. `{"render": 7200}`; defaults: '
+        + ", ".join(f"`{name}` {f.default:g}" for name, f in StageTimeLimits.model_fields.items()),
+    )
+
+
+class StageLimitsResource(ConfigurableResource, StageSettings):
+    """How long each stage may run."""
+
+    def seconds(self, stage: str) -> float:
+        return float(getattr(self.time_limits, stage))
 
 
 class RenderSettings(Config):

@@ -26,6 +26,7 @@ from video_pipeline.resources import (
     ObjectStoreResource,
     ProvidersResource,
     RenderResource,
+    StageLimitsResource,
 )
 from video_pipeline.retention import RetentionResource
 
@@ -51,6 +52,7 @@ class Settings:
     providers: ProvidersResource = field(default_factory=ProvidersResource)
     ingest: IngestResource = field(default_factory=IngestResource)
     render: RenderResource = field(default_factory=RenderResource)
+    stages: StageLimitsResource = field(default_factory=StageLimitsResource)
     platform: PlatformConfig = field(default_factory=PlatformConfig)
     execution: ExecutionSettings = field(default_factory=ExecutionSettings)
     retention: RetentionResource = field(default_factory=RetentionResource)
@@ -85,6 +87,7 @@ class Settings:
             "providers": self.providers,
             "ingest": self.ingest,
             "render_engine": self.render,
+            "stage_limits": self.stages,
             "platform": self.platform,
             "retention": self.retention,
         }

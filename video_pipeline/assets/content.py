@@ -27,7 +27,12 @@ from video_pipeline.models import (
     Script,
     Sources,
 )
-from video_pipeline.resources import DatabaseResource, IngestResource, ProvidersResource
+from video_pipeline.resources import (
+    DatabaseResource,
+    IngestResource,
+    ProvidersResource,
+    StageLimitsResource,
+)
 from video_pipeline.stages.dna_profile import run_dna_profile
 from video_pipeline.stages.embeddings import chunk_documents, summarise
 from video_pipeline.stages.research import citation_problems, research_note, run_research
@@ -55,8 +60,9 @@ def sources(
     db: DatabaseResource,
     providers: ProvidersResource,
     ingest: IngestResource,
+    stage_limits: StageLimitsResource,
 ) -> Output[Sources]:
-    with tracked_stage(context, db.engine, providers, "sources") as run:
+    with tracked_stage(context, db.engine, providers, stage_limits, "sources") as run:
         result = extract_sources(run.project, ingest, speech=providers.kind)
     return Output(
         result,
@@ -88,8 +94,9 @@ def research(
     sources: Sources,
     db: DatabaseResource,
     providers: ProvidersResource,
+    stage_limits: StageLimitsResource,
 ) -> Iterator[Output[Research] | AssetCheckResult]:
-    with tracked_stage(context, db.engine, providers, "research") as run:
+    with tracked_stage(context, db.engine, providers, stage_limits, "research") as run:
         result = run_research(sources, run.providers().content)
         problems = citation_problems(result, sources)
     yield Output(
@@ -122,8 +129,9 @@ def dna_profile(
     sources: Sources,
     db: DatabaseResource,
     providers: ProvidersResource,
+    stage_limits: StageLimitsResource,
 ) -> Output[DnaProfile]:
-    with tracked_stage(context, db.engine, providers, "dna_profile") as run:
+    with tracked_stage(context, db.engine, providers, stage_limits, "dna_profile") as run:
         earlier = (
             earlier_references(db.engine, run.project.owner_id, run.project.id)
             if not sources.by_role("reference")
@@ -158,8 +166,9 @@ def safety_check(
     research: Research,
     db: DatabaseResource,
     providers: ProvidersResource,
+    stage_limits: StageLimitsResource,
 ) -> Iterator[Output[SafetyReport] | AssetCheckResult]:
-    with tracked_stage(context, db.engine, providers, "safety_check") as run:
+    with tracked_stage(context, db.engine, providers, stage_limits, "safety_check") as run:
         texts = input_texts(sources, research)
         moderation = run.providers().moderation
         report = assess(texts, moderation, SafetyPolicy(), scope="input")
@@ -191,8 +200,9 @@ def script(
     safety_check: SafetyReport,
     db: DatabaseResource,
     providers: ProvidersResource,
+    stage_limits: StageLimitsResource,
 ) -> Iterator[Output[Script] | AssetCheckResult]:
-    with tracked_stage(context, db.engine, providers, "script") as run:
+    with tracked_stage(context, db.engine, providers, stage_limits, "script") as run:
         approved = safety_check.decision == "review" and stage_approved(
             db.engine, run.project.id, "safety_check"
         )
@@ -255,8 +265,9 @@ def embeddings(
     script: Script,
     db: DatabaseResource,
     providers: ProvidersResource,
+    stage_limits: StageLimitsResource,
 ) -> Output[EmbeddingsSummary]:
-    with tracked_stage(context, db.engine, providers, "embeddings") as run:
+    with tracked_stage(context, db.engine, providers, stage_limits, "embeddings") as run:
         embedder = run.providers().embeddings
         chunks = chunk_documents(sources, research, script)
         vectors = embedder.embed([c.text for c in chunks])

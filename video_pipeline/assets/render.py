@@ -25,6 +25,7 @@ from video_pipeline.resources import (
     ObjectStoreResource,
     ProvidersResource,
     RenderResource,
+    StageLimitsResource,
 )
 from video_pipeline.storage.object_store import ObjectStore, key_from_uri
 from video_pipeline.storage.renders import current_render, save_render
@@ -89,9 +90,10 @@ def render(
     object_store: ObjectStoreResource,
     providers: ProvidersResource,
     render_engine: RenderResource,
+    stage_limits: StageLimitsResource,
 ) -> Iterator[Output[RenderResult] | AssetCheckResult]:
     store = object_store
-    with tracked_stage(context, db.engine, providers, "render") as run:
+    with tracked_stage(context, db.engine, providers, stage_limits, "render") as run:
         project_id = run.project.id
         input_hash = render_input_hash(script, run.project, providers.kind, render_engine)
         result = current_render(db.engine, project_id, input_hash)

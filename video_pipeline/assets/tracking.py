@@ -14,12 +14,13 @@ import sqlalchemy as sa
 from dagster import AssetExecutionContext, Failure, MetadataValue
 from dagster._core.errors import DagsterExecutionInterruptedError
 
+from video_pipeline.assets.time_limit import StageTimeLimitExceeded, time_limit
 from video_pipeline.assets.usage import StageUsage
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import Project, ProjectStatus
 from video_pipeline.providers.base import ProviderError, Providers
 from video_pipeline.render.errors import RenderError
-from video_pipeline.resources import ProvidersResource
+from video_pipeline.resources import ProvidersResource, StageLimitsResource
 from video_pipeline.storage.ledger import Ledger, StageState
 from video_pipeline.storage.projects import load_project
 
@@ -75,13 +76,18 @@ def _deterministic(exc: Exception) -> StageState | None:
 
 @contextmanager
 def tracked_stage(
-    context: AssetExecutionContext, engine: sa.Engine, providers: ProvidersResource, stage: str
+    context: AssetExecutionContext,
+    engine: sa.Engine,
+    providers: ProvidersResource,
+    limits: StageLimitsResource,
+    stage: str,
 ) -> Iterator[StageRun]:
     """Run a stage's body, recording running / done / failed for the stage and the project.
 
     Only failures that may pass on their own (a dropped database connection, an S3 hiccup,
     a killed encoder) reach the step's retry policy; an interrupt (a terminated run) ends
-    the project `canceled` and is never retried.
+    the project `canceled`, and a stage past its time limit ends it `failed`; neither is
+    retried.
     """
     ledger = stage_ledger(context, engine)
     if not ledger.move("running", f"{stage}: running", stage=stage, stage_state="running"):
@@ -90,10 +96,23 @@ def tracked_stage(
             "(it already stopped it, or a newer run took over)",
             allow_retries=False,
         )
+    seconds = limits.seconds(stage)
     try:
-        project = load_project(engine, ledger.project_id)
-        usage = StageUsage(engine, project.id, stage, context.run_id, project.settings.max_cost_usd)
-        yield StageRun(project, usage, providers, ledger)
+        with time_limit(seconds):
+            project = load_project(engine, ledger.project_id)
+            usage = StageUsage(
+                engine, project.id, stage, context.run_id, project.settings.max_cost_usd
+            )
+            yield StageRun(project, usage, providers, ledger)
+    except StageTimeLimitExceeded:
+        raise _stop(
+            ledger,
+            stage,
+            "failed",
+            "failed",
+            f"{stage} took longer than {seconds:g} s, its time limit "
+            "(VIDEO_PIPELINE_STAGE_TIME_LIMITS)",
+        ) from None
     except DagsterExecutionInterruptedError:
         raise _stop(ledger, stage, "canceled", "canceled", "the run was terminated") from None
     except Failure:
