@@ -187,7 +187,7 @@ def test_dagster_cli_materializes_an_existing_project(
             "-m",
             "video_pipeline.definitions",
             "--select",
-            "sources,research",
+            "sources,safety_check,research",
             "--partition",
             project_id,
         ],
@@ -206,7 +206,7 @@ def test_dagster_cli_materializes_an_existing_project(
                 {"id": project_id},
             ).scalars()
         )
-    assert stages == {"sources", "research"}
+    assert stages == {"sources", "safety_check", "research"}
     runs = instance.get_runs()
     assert any(run.tags.get("dagster/partition") == project_id for run in runs)
 

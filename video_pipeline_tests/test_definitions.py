@@ -70,9 +70,9 @@ def test_asset_graph_lineage_and_checks(bare_defs: Definitions) -> None:
     }
     assert deps == {
         "sources": [],
-        "research": ["sources"],
-        "dna_profile": ["sources"],
-        "safety_check": ["research", "sources"],
+        "safety_check": ["sources"],
+        "research": ["safety_check", "sources"],
+        "dna_profile": ["safety_check", "sources"],
         "script": ["dna_profile", "research", "safety_check"],
         "embeddings": ["research", "script", "sources"],
         "render": ["script"],

@@ -3,11 +3,13 @@
 from collections.abc import Iterator
 from typing import Literal
 
+import sqlalchemy as sa
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetExecutionContext,
     DataVersion,
+    Failure,
     MetadataValue,
     Output,
 )
@@ -15,8 +17,7 @@ from dagster import (
 from video_pipeline.assets.checks import problems_check
 from video_pipeline.assets.markdown import research_markdown, safety_markdown, script_markdown
 from video_pipeline.assets.stage_asset import stage_asset
-from video_pipeline.assets.tracking import tracked_stage
-from video_pipeline.errors import PipelineInputError
+from video_pipeline.assets.tracking import StageRun, tracked_stage
 from video_pipeline.models import (
     DURATION_TOLERANCE,
     PACE_TOLERANCE,
@@ -36,7 +37,13 @@ from video_pipeline.resources import (
 from video_pipeline.stages.dna_profile import run_dna_profile
 from video_pipeline.stages.embeddings import chunk_documents, summarise
 from video_pipeline.stages.research import citation_problems, research_note, run_research
-from video_pipeline.stages.safety import SafetyPolicy, assess, input_texts, script_texts
+from video_pipeline.stages.safety import (
+    SafetyPolicy,
+    assess,
+    cleared,
+    input_texts,
+    script_texts,
+)
 from video_pipeline.stages.script import grounding_problems, pacing_problems, run_script
 from video_pipeline.stages.sources import extract_sources
 from video_pipeline.storage.history import earlier_references
@@ -86,17 +93,19 @@ def sources(
     group=CONTENT,
     kinds={"python", "postgres"},
     description="Summary, key facts citing the source span they come from, topics, outline "
-    "and open questions, from the material sources.",
+    "and open questions, from the material sources the safety check cleared.",
     checks=[("citations_verified", True)],
 )
 def research(
     context: AssetExecutionContext,
     sources: Sources,
+    safety_check: SafetyReport,
     db: DatabaseResource,
     providers: ProvidersResource,
     stage_limits: StageLimitsResource,
 ) -> Iterator[Output[Research] | AssetCheckResult]:
     with tracked_stage(context, db.engine, providers, stage_limits, "research") as run:
+        _require_clearance(run, "research", safety_check, db.engine)
         result = run_research(sources, run.providers().content)
         problems = citation_problems(result, sources)
     yield Output(
@@ -122,16 +131,19 @@ def research(
     group=CONTENT,
     kinds={"python", "postgres"},
     description="The creator's style fingerprint measured from the reference sources (or "
-    "the owner's earlier projects): tone, energy, formality, pacing, vocabulary, hooks.",
+    "the owner's earlier projects) the safety check cleared: tone, energy, formality, "
+    "pacing, vocabulary, hooks.",
 )
 def dna_profile(
     context: AssetExecutionContext,
     sources: Sources,
+    safety_check: SafetyReport,
     db: DatabaseResource,
     providers: ProvidersResource,
     stage_limits: StageLimitsResource,
 ) -> Output[DnaProfile]:
     with tracked_stage(context, db.engine, providers, stage_limits, "dna_profile") as run:
+        _require_clearance(run, "dna_profile", safety_check, db.engine)
         earlier = (
             earlier_references(db.engine, run.project.owner_id, run.project.id)
             if not sources.by_role("reference")
@@ -156,20 +168,21 @@ def dna_profile(
 @stage_asset(
     group=CONTENT,
     kinds={"python", "postgres"},
-    description="Per-category safety scores over the brief, sources and research, and a "
-    "decision: allow, review or block. A block stops script and render.",
+    description="Per-category safety scores over the brief and every source (material and "
+    "reference), and a decision: allow, review or block. It runs before any stage sends the "
+    "content to a provider: a block or a review stops every stage after it.",
     checks=[("safety_allows", True)],
+    code_version="2",
 )
 def safety_check(
     context: AssetExecutionContext,
     sources: Sources,
-    research: Research,
     db: DatabaseResource,
     providers: ProvidersResource,
     stage_limits: StageLimitsResource,
 ) -> Iterator[Output[SafetyReport] | AssetCheckResult]:
     with tracked_stage(context, db.engine, providers, stage_limits, "safety_check") as run:
-        texts = input_texts(sources, research)
+        texts = input_texts(sources)
         moderation = run.providers().moderation
         report = assess(texts, moderation, SafetyPolicy(), scope="input")
     yield Output(
@@ -203,13 +216,7 @@ def script(
     stage_limits: StageLimitsResource,
 ) -> Iterator[Output[Script] | AssetCheckResult]:
     with tracked_stage(context, db.engine, providers, stage_limits, "script") as run:
-        approved = safety_check.decision == "review" and stage_approved(
-            db.engine, run.project.id, "safety_check"
-        )
-        if safety_check.decision != "allow" and not approved:
-            raise PipelineInputError(
-                f"safety decision is '{safety_check.decision}': " + "; ".join(safety_check.reasons)
-            )
+        _require_clearance(run, "script", safety_check, db.engine)
         stage_providers = run.providers()
         result = run_script(
             run.project.title,
@@ -323,6 +330,33 @@ def _apply_decision(ledger: Ledger, stage: str, report: SafetyReport) -> None:
     )
     reasons = "; ".join(report.reasons) or "no reason given"
     ledger.move(status, f"{stage}: {reasons}", stage=stage, stage_state=status)
+
+
+def _require_clearance(run: StageRun, stage: str, report: SafetyReport, engine: sa.Engine) -> None:
+    """Stop `stage` before any provider sees the content unless the input check allowed it
+    (or a person approved its review).
+
+    In a `make_video` run the failed `safety_allows` check already keeps the stages after
+    safety_check from starting; this holds when one of them is materialized on its own, and
+    it leaves the project `blocked` (or `needs_review`), never `failed`.
+    """
+    approved = report.decision == "review" and stage_approved(
+        engine, run.project.id, "safety_check"
+    )
+    if cleared(report, approved=approved):
+        return
+    status: Literal["blocked", "needs_review"] = (
+        "blocked" if report.decision == "block" else "needs_review"
+    )
+    waiting = "" if report.decision == "block" else ", and no one approved it yet"
+    reasons = "; ".join(report.reasons) or "no reason given"
+    message = f"not started: the safety decision is '{report.decision}'{waiting}: {reasons}"
+    run.ledger.move(status, f"{stage}: {message}", stage=stage, stage_state=status)
+    raise Failure(
+        description=f"{stage}: {message}",
+        metadata={"project_id": run.project.id, "decision": report.decision},
+        allow_retries=False,
+    )
 
 
 def _refuse(ledger: Ledger, stage: str, reason: str) -> None:

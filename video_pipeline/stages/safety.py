@@ -1,5 +1,6 @@
-"""The safety_check stage: moderate the brief, sources and research (and later the script)
-and decide allow, review or block, with reasons in words."""
+"""The safety checks: moderate what the project was given (the brief and every source) before
+any stage sends it to a provider, and later the script; decide allow, review or block, with
+reasons in words."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from pydantic import BaseModel, Field, model_validator
 
 from video_pipeline.models import (
     CategoryScore,
-    Research,
     SafetyDecision,
     SafetyReport,
     Script,
@@ -64,13 +64,19 @@ class SafetyPolicy(BaseModel):
         return self.thresholds.get(category, self.fallback)
 
 
-def input_texts(sources: Sources, research: Research | None = None) -> dict[str, str]:
-    """What the first pass moderates, keyed by where it came from."""
+def input_texts(sources: Sources) -> dict[str, str]:
+    """What the first pass moderates, keyed by where it came from: the brief and every
+    source, material and reference alike, whatever its size. Research and style are made
+    from these texts only after this pass allowed them."""
     texts = {"brief": sources.brief}
     texts.update({f"source:{item.source_id}": item.text for item in sources.items})
-    if research is not None:
-        texts["research"] = "\n".join([research.summary, *(f.text for f in research.key_facts)])
     return texts
+
+
+def cleared(report: SafetyReport, *, approved: bool) -> bool:
+    """Whether the stages after a check may work on what it judged: it allowed it, or it
+    asked for review and a person `approved` it. A block is final."""
+    return report.decision == "allow" or (report.decision == "review" and approved)
 
 
 def script_texts(script: Script) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Bad input fails one project with a clear message; a blocked project stops before script."""
+"""Bad input fails one project with a clear message; a blocked project stops before research."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_bad_input_fails_the_project_with_its_own_message(
     assert _stored_stages(engine, project_id) == set()
 
 
-def test_blocked_project_stops_before_script_and_says_why(
+def test_blocked_project_stops_before_research_and_says_why(
     stack: dict[str, str], engine: sa.Engine, defs: Any, instance: Any
 ) -> None:
     project_id, result = launch(
@@ -93,12 +93,7 @@ def test_blocked_project_stops_before_script_and_says_why(
     assert row.status == "blocked"
     assert row.status_detail.startswith("safety_check: ")
     assert "violence" in row.status_detail or "dangerous" in row.status_detail
-    assert _stored_stages(engine, project_id) == {
-        "sources",
-        "research",
-        "dna_profile",
-        "safety_check",
-    }
+    assert _stored_stages(engine, project_id) == {"sources", "safety_check"}
     checks = [
         e.event_specific_data
         for e in result.all_events

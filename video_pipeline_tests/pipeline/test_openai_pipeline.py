@@ -156,7 +156,12 @@ def test_budget_stops_a_stage_before_it_spends(
     assert row.status == "failed"
     assert "max_cost_usd" in row.status_detail and "raise max_cost_usd" in row.status_detail
     assert len(fake_server.calls("/v1/chat/completions")) == chat_before
-    assert all(r.cached and float(r.cost_usd) == 0 for r in usage_rows(engine, project_id))
+    # The safety check ran first and its moderation is free; nothing that costs was sent.
+    rows = usage_rows(engine, project_id)
+    assert all(float(r.cost_usd) == 0 for r in rows)
+    assert {(r.stage, r.capability) for r in rows if not r.cached} == {
+        ("safety_check", "moderation")
+    }
 
 
 def test_rejected_key_fails_at_once_and_says_what_to_do(

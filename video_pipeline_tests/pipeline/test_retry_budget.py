@@ -68,7 +68,7 @@ def test_a_server_failing_forever_sees_exactly_the_budget_for_one_call(
         result = defs.resolve_job_def("make_video").execute_in_process(
             partition_key=project_id,
             instance=instance,
-            asset_selection=[AssetKey("sources"), AssetKey("research")],
+            asset_selection=[AssetKey("sources"), AssetKey("safety_check"), AssetKey("research")],
             raise_on_error=False,
         )
         fake_server.clear_faults()

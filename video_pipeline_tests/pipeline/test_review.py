@@ -39,6 +39,16 @@ def updated_at(engine: sa.Engine, project_id: str) -> dict[str, Any]:
         )
 
 
+def stage_states(engine: sa.Engine, project_id: str) -> dict[str, str]:
+    with engine.connect() as conn:
+        return dict(
+            conn.execute(
+                sa.text("SELECT stage, state FROM stage_states WHERE project_id = :id"),
+                {"id": project_id},
+            ).all()
+        )
+
+
 def start_review_project(stack: dict[str, str], engine: sa.Engine, defs: Any, instance: Any) -> str:
     project_id, result = launch(
         engine,
@@ -65,7 +75,9 @@ def test_approval_resumes_only_the_remaining_stages(
 ) -> None:
     project_id = start_review_project(stack, engine, defs, instance)
     before = updated_at(engine, project_id)
-    assert set(before) == {"sources", "research", "dna_profile", "safety_check"}
+    # Nothing was researched or profiled while the project waited for a person.
+    assert set(before) == {"sources", "safety_check"}
+    assert stage_states(engine, project_id) == {"sources": "done", "safety_check": "needs_review"}
 
     approved = review_cli("approve", project_id)
     assert approved.returncode == 0, approved.stderr
@@ -82,11 +94,8 @@ def test_approval_resumes_only_the_remaining_stages(
     assert isinstance(result, SensorResult)
     requests = [r for r in result.run_requests or [] if r.partition_key == project_id]
     assert len(requests) == 1
-    assert {key.path[-1] for key in requests[0].asset_selection} == {
-        "script",
-        "embeddings",
-        "render",
-    }
+    resumed = {"research", "dna_profile", "script", "embeddings", "render"}
+    assert {key.path[-1] for key in requests[0].asset_selection} == resumed
 
     run = defs.resolve_job_def("make_video").execute_in_process(
         partition_key=project_id,
@@ -98,10 +107,13 @@ def test_approval_resumes_only_the_remaining_stages(
 
     assert run.success
     after = updated_at(engine, project_id)
-    assert set(after) == set(before) | {"script", "embeddings", "render"}
+    assert set(after) == set(before) | resumed
     assert {k: after[k] for k in before} == before, "finished stages must not run again"
     with engine.connect() as conn:
         assert project_row(conn, project_id).status == "done"
+    states = stage_states(engine, project_id)
+    assert states.pop("safety_check") == "approved"
+    assert states == dict.fromkeys(["sources", *resumed], "done")
 
 
 def test_rejection_is_final(

@@ -14,6 +14,7 @@ from video_pipeline.stages.safety import (
     SafetyPolicy,
     Thresholds,
     assess,
+    cleared,
     input_texts,
     script_texts,
 )
@@ -27,8 +28,10 @@ def fixture(name: str) -> str:
     return (FIXTURES / name).read_text("utf-8")
 
 
-def test_demo_inputs_are_allowed(demo_sources: Sources, demo_research: Research) -> None:
-    report = assess(input_texts(demo_sources, demo_research), MODERATION)
+def test_demo_inputs_are_allowed(demo_sources: Sources) -> None:
+    texts = input_texts(demo_sources)
+    assert set(texts) == {"brief", *(f"source:{s.source_id}" for s in demo_sources.items)}
+    report = assess(texts, MODERATION)
     assert report.decision == "allow"
     assert report.reasons[0].startswith("no category reached its review threshold")
     assert [s.category for s in report.scores] == list(CATEGORIES)
@@ -59,6 +62,15 @@ def test_borderline_text_needs_review() -> None:
     assert len(report.reasons) == 1
     assert report.reasons[0].startswith("violence scored")
     assert "needs review from 0.40" in report.reasons[0] and "“massacre”" in report.reasons[0]
+
+
+def test_only_an_allow_or_an_approved_review_clears_the_content() -> None:
+    allowed = assess({"brief": "A calm video about honeybees."}, MODERATION)
+    review = assess({"source:3": fixture("borderline.txt")}, MODERATION)
+    block = assess({"source:12": fixture("hostile.txt")}, MODERATION)
+    assert cleared(allowed, approved=False)
+    assert not cleared(review, approved=False) and cleared(review, approved=True)
+    assert not cleared(block, approved=False) and not cleared(block, approved=True)
 
 
 def test_policy_thresholds_decide() -> None:
