@@ -82,6 +82,9 @@ def publish(store: ObjectStore, project_id: str, rendered: RenderedVideo) -> dic
     "crossfades) and word-synced captions drawn by libass, composed and encoded by one ffmpeg "
     "run to H.264/AAC MP4; mp4, thumbnail, SRT, VTT and scene frames go to S3.",
     checks=[("playable", True)],
+    # Render ends the project `done`: every other stage of the run must have ended before,
+    # also where steps run side by side (Celery workers).
+    after=["embeddings"],
 )
 def render(
     context: AssetExecutionContext,

@@ -37,10 +37,12 @@ def stage_asset(
     code_version: str = "1",
     retry: bool = True,
     checks: Sequence[tuple[str, bool]] = (),
+    after: Sequence[str] = (),
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
     """A project-partitioned stage asset with the project's defaults.
 
-    `checks` are (name, blocking) pairs of checks the stage itself evaluates.
+    `checks` are (name, blocking) pairs of checks the stage itself evaluates; `after` names
+    stages that must have finished first although the stage reads nothing of theirs.
     """
 
     def decorate(fn: Callable[..., Any]) -> AssetsDefinition:
@@ -56,6 +58,7 @@ def stage_asset(
             retry_policy=PROVIDER_RETRY if retry else None,
             op_tags=placement.op_tags,
             pool=placement.pool,
+            deps=list(after),
             description=description,
             check_specs=[
                 AssetCheckSpec(name, asset=fn.__name__, blocking=blocking)

@@ -95,7 +95,7 @@ def test_research_waiting_on_a_silent_provider_stops_at_its_limit(
         result = defs.resolve_job_def("make_video").execute_in_process(
             partition_key=project_id,
             instance=instance,
-            asset_selection=[AssetKey("sources"), AssetKey("research")],
+            asset_selection=[AssetKey("sources"), AssetKey("safety_check"), AssetKey("research")],
             raise_on_error=False,
         )
         elapsed = time.monotonic() - started
