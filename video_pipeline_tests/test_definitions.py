@@ -75,7 +75,7 @@ def test_asset_graph_lineage_and_checks(bare_defs: Definitions) -> None:
         "dna_profile": ["safety_check", "sources"],
         "script": ["dna_profile", "research", "safety_check"],
         "embeddings": ["research", "script", "sources"],
-        "render": ["script"],
+        "render": ["embeddings", "script"],
     }
     checks = {(c.asset_key.path[-1], c.name) for c in graph.asset_check_keys}
     assert checks == {
