@@ -6,6 +6,7 @@ import json
 from dagster import (
     AssetKey,
     AssetSelection,
+    DagsterEventType,
     DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -122,17 +123,30 @@ def resume_approved(
     return SensorResult(run_requests=requests)
 
 
+def crash_explanation(context: RunFailureSensorContext) -> str | None:
+    """What the code server said when the run's process died (`... was terminated by signal
+    9 (SIGKILL) ...`), if it did."""
+    events = context.instance.all_logs(
+        context.dagster_run.run_id, of_type=DagsterEventType.ENGINE_EVENT
+    )
+    marker = "Run execution process for"
+    said = [e.message for e in events if marker in e.message]
+    return said[-1][said[-1].index(marker) :] if said else None
+
+
 @run_failure_sensor(
     monitored_jobs=None,
+    minimum_interval_seconds=5,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Marks a project failed when its run fails outside any stage (e.g. a crash).",
+    description="Marks a project failed when its run fails outside any stage: its process "
+    "was killed (the code server notices within a second) or run monitoring gave up on it.",
     monitor_all_code_locations=False,
 )
 def project_run_failed(context: RunFailureSensorContext, db: DatabaseResource) -> None:
     project_id = context.dagster_run.tags.get("dagster/partition")
     if not project_id:
         return
-    message = context.failure_event.message or "the run failed"
+    message = crash_explanation(context) or context.failure_event.message or "the run failed"
     run_id = context.dagster_run.run_id
     Ledger(db.engine, project_id, run_id, warn=context.log.warning).move(
         "failed", f"run {run_id[:8]} failed: {message}", only_from=OPEN

@@ -413,6 +413,45 @@ def project_rerun(
     typer.echo(f"rerun {number} requested; the intake sensor starts it on its next tick")
 
 
+@project_app.command("cancel")
+def project_cancel(
+    project_id: Annotated[str, typer.Argument(help="A project that has not ended.")],
+    by: Annotated[
+        str | None, typer.Option(help="Who cancels, recorded in the status (default: you).")
+    ] = None,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for the project to be canceled; 0: don't.")
+    ] = 30.0,
+) -> None:
+    """Stop a project: the daemon's sensor ends its run and marks it canceled."""
+    import getpass
+    import time
+
+    from video_pipeline.storage.cancel import CancelRefused, request_cancel
+    from video_pipeline.storage.projects import is_project_id, project_overview
+
+    if not is_project_id(project_id):
+        raise _fail(f"'{project_id}' is not a project id")
+    engine = _engine(load_settings())
+    try:
+        status = request_cancel(engine, project_id, by or f"cli:{getpass.getuser()}")
+    except CancelRefused as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"cancel requested for project {project_id} ({status})")
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        overview = project_overview(engine, project_id)
+        if overview is not None and overview["status"] == "canceled":
+            typer.echo(f"canceled: {overview['status_detail']}")
+            return
+        time.sleep(0.5)
+    if wait:
+        raise _fail(
+            f"not canceled within {wait:g} s: is the Dagster daemon running? The request "
+            "stays recorded and is carried out when it runs"
+        )
+
+
 # --------------------------------------------------------------------------- workers
 
 

@@ -28,6 +28,7 @@ from video_pipeline.automation import (
     resume_approved,
     retry_failed_projects,
 )
+from video_pipeline.cancellation import project_cancel_requests, project_run_canceled
 from video_pipeline.distributed import executor_for
 from video_pipeline.platform_sensors import PLATFORM_SENSORS
 from video_pipeline.retention import archive_ended_projects, archive_schedule
@@ -50,6 +51,8 @@ def build_definitions(settings: Settings) -> Definitions:
             resume_approved,
             project_run_failed,
             project_run_succeeded,
+            project_cancel_requests,
+            project_run_canceled,
             *PLATFORM_SENSORS,
         ],
         schedules=[retry_failed_projects, archive_schedule],

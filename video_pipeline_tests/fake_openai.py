@@ -68,6 +68,8 @@ class Fault:
     seconds: float = 0.0
     path: str | None = None
     """Only requests to this endpoint (e.g. "/v1/embeddings") consume the fault."""
+    reply: str | None = None
+    """Only chat requests for this structured reply (e.g. "ResearchReply") consume it."""
 
 
 @dataclass
@@ -249,10 +251,10 @@ class FakeOpenAI:
         with self._lock:
             return [r for r in self.requests if r.path == path]
 
-    def _next_fault(self, path: str) -> Fault | None:
+    def _next_fault(self, path: str, body: dict[str, Any]) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.path in (None, path):
+                if fault.path in (None, path) and fault.reply in (None, _reply_name(body)):
                     self._faults.remove(fault)
                     return fault
         return None
@@ -267,7 +269,7 @@ class FakeOpenAI:
                     path, {k.lower(): v for k, v in handler.headers.items()}, body, time.monotonic()
                 )
             )
-        fault = self._next_fault(path)
+        fault = self._next_fault(path, body)
         try:
             if fault is not None and fault.kind == "delay":
                 time.sleep(fault.seconds)
@@ -310,7 +312,7 @@ class FakeOpenAI:
         if not messages:
             raise BadRequest("'messages' must be a non-empty array")
         schema = (body.get("response_format") or {}).get("json_schema") or {}
-        name = schema.get("name")
+        name = _reply_name(body)
         if name not in STRUCTURED_REPLIES or schema.get("strict") is not True:
             raise BadRequest(f"expected a strict json_schema named one of {STRUCTURED_REPLIES}")
         check_strict_schema(schema["schema"])
@@ -410,3 +412,10 @@ class FakeOpenAI:
             handler.send_header(name, value)
         handler.end_headers()
         handler.wfile.write(payload)
+
+
+def _reply_name(body: dict[str, Any]) -> str | None:
+    """The name of the structured reply a chat request asks for."""
+    response_format = body.get("response_format") or {}
+    name = (response_format.get("json_schema") or {}).get("name")
+    return str(name) if name else None

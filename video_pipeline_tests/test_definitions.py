@@ -100,6 +100,8 @@ def test_sensors_start_running_and_schedules_exist(bare_defs: Definitions) -> No
         "resume_approved",
         "project_run_failed",
         "project_run_succeeded",
+        "project_cancel_requests",
+        "project_run_canceled",
         "deliver_webhooks",
         "process_deletions",
     }

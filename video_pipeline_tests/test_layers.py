@@ -18,6 +18,7 @@ LAYERS: list[set[str]] = [
     {"assets"},
     {
         "automation",
+        "cancellation",
         "retention",
         "deletion",
         "platform_sensors",

@@ -21,6 +21,7 @@ from video_pipeline.models import Project, ProjectStatus
 from video_pipeline.providers.base import ProviderError, Providers
 from video_pipeline.render.errors import RenderError
 from video_pipeline.resources import ProvidersResource, StageLimitsResource
+from video_pipeline.storage.cancel import CANCELABLE
 from video_pipeline.storage.ledger import Ledger, StageState
 from video_pipeline.storage.projects import load_project
 
@@ -48,10 +49,15 @@ def stage_ledger(context: AssetExecutionContext, engine: sa.Engine) -> Ledger:
 
 
 def _stop(
-    ledger: Ledger, stage: str, state: StageState, status: ProjectStatus, message: str
+    ledger: Ledger,
+    stage: str,
+    state: StageState,
+    status: ProjectStatus,
+    message: str,
+    only_from: frozenset[ProjectStatus] | None = None,
 ) -> Failure:
     """Record why the stage stopped the project; the returned failure is never retried."""
-    ledger.move(status, f"{stage}: {message}", stage=stage, stage_state=state)
+    ledger.move(status, f"{stage}: {message}", stage=stage, stage_state=state, only_from=only_from)
     return Failure(
         description=f"{stage}: {message}",
         metadata={"project_id": ledger.project_id, "reason": MetadataValue.text(message)},
@@ -114,7 +120,10 @@ def tracked_stage(
             "(VIDEO_PIPELINE_STAGE_TIME_LIMITS)",
         ) from None
     except DagsterExecutionInterruptedError:
-        raise _stop(ledger, stage, "canceled", "canceled", "the run was terminated") from None
+        # A requested cancel has already recorded who asked and when.
+        raise _stop(
+            ledger, stage, "canceled", "canceled", "the run was terminated", only_from=CANCELABLE
+        ) from None
     except Failure:
         raise
     except Exception as exc:

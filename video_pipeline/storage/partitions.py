@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from video_pipeline.storage.cancel import CLEARED
 from video_pipeline.storage.ledger import TERMINAL, Ledger
 from video_pipeline.storage.tables import projects
 
@@ -125,7 +126,7 @@ def request_rerun(engine: sa.Engine, project_id: str) -> int:
         "new",
         f"rerun {reruns} requested",
         only_from=frozenset({row.status}),
-        columns={"reruns": reruns, "partition_added_at": None},
+        columns={"reruns": reruns, "partition_added_at": None, **CLEARED},
     )
     if not moved:
         raise RerunRefused(f"project {project_id} changed meanwhile; try again")

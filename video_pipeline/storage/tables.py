@@ -47,6 +47,9 @@ projects = sa.Table(
     sa.Column("partition_added_at", sa.DateTime(timezone=True)),
     sa.Column("partition_archived_at", sa.DateTime(timezone=True)),
     sa.Column("reruns", sa.Integer, nullable=False, server_default="0"),
+    # Cancel requests (video_pipeline/storage/cancel.py).
+    sa.Column("cancel_requested_at", sa.DateTime(timezone=True)),
+    sa.Column("cancel_requested_by", sa.Text),
 )
 
 project_sources = sa.Table(

@@ -1,0 +1,72 @@
+"""Cancel that cancels: a requested cancel ends the project's runs, and a run that ends
+canceled (the UI's Terminate, `dagster run terminate`) ends its project `canceled`."""
+
+from dagster import (
+    DagsterInstance,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunsFilter,
+    RunStatusSensorContext,
+    SensorEvaluationContext,
+    SkipReason,
+    run_status_sensor,
+    sensor,
+)
+
+from video_pipeline.deletion import BUSY_RUNS
+from video_pipeline.resources import DatabaseResource
+from video_pipeline.storage.cancel import CANCELABLE, mark_canceled, pending_cancels
+from video_pipeline.storage.ledger import Ledger
+
+RUNNING_RUNS = [status for status in BUSY_RUNS if status is not DagsterRunStatus.CANCELING]
+
+
+def stop_runs(instance: DagsterInstance, project_id: str) -> list[str]:
+    """Cancel every queued or running run of the project: a queued one is dropped, a
+    started one is interrupted in its process (its step is not retried, its ffmpeg ends)."""
+    runs = instance.get_runs(
+        RunsFilter(tags={"dagster/partition": project_id}, statuses=RUNNING_RUNS)
+    )
+    for run in runs:
+        instance.run_coordinator.cancel_run(run.run_id)
+    return [run.run_id for run in runs]
+
+
+@sensor(
+    minimum_interval_seconds=2,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Stops projects whose cancel was requested (`video-pipeline project cancel`, "
+    "or `projects.cancel_requested_at` set by the platform): marks them canceled with who "
+    "asked and when, then ends their runs.",
+)
+def project_cancel_requests(context: SensorEvaluationContext, db: DatabaseResource) -> SkipReason:
+    requests = pending_cancels(db.engine)
+    for request in requests:
+        # The status first: a stage that reaches the ledger before the interrupt does is
+        # refused, so nothing after the request is recorded as done.
+        mark_canceled(db.engine, request)
+        runs = stop_runs(context.instance, request.project_id)
+        context.log.info(
+            f"project {request.project_id} {request.detail}; runs stopped: "
+            + (", ".join(runs) if runs else "none")
+        )
+    if not requests:
+        return SkipReason("no cancel requested")
+    return SkipReason(f"canceled {len(requests)} project(s)")
+
+
+@run_status_sensor(
+    run_status=DagsterRunStatus.CANCELED,
+    minimum_interval_seconds=5,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Marks a project canceled when its run was canceled and no stage did (a "
+    "forced terminate, a queued run dropped from the UI).",
+)
+def project_run_canceled(context: RunStatusSensorContext, db: DatabaseResource) -> None:
+    project_id = context.dagster_run.tags.get("dagster/partition")
+    if not project_id:
+        return
+    run_id = context.dagster_run.run_id
+    Ledger(db.engine, project_id, run_id, warn=context.log.warning).move(
+        "canceled", f"run {run_id[:8]} was canceled", only_from=CANCELABLE
+    )

@@ -1,0 +1,322 @@
+"""Cancel and crashes through a real `dagster-daemon`: a cancel asked by the CLI (during
+render), by the SQL contract (during research) or by Terminate in the UI's GraphQL API
+stops the run, leaves no process and no object, records who and when, and the project can
+be run again; a run worker killed with SIGKILL mid-render ends the project `failed` with
+the reason, and a rerun completes it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+import sqlalchemy as sa
+from dagster import DagsterEventType, DagsterRunStatus
+from dagster_graphql import DagsterGraphQLClient
+
+from video_pipeline.storage.object_store import ObjectStore
+from video_pipeline_tests.fake_openai import FakeOpenAI, Fault
+from video_pipeline_tests.helpers import insert_project_sql
+from video_pipeline_tests.pipeline.test_end_to_end import demo_sources
+from video_pipeline_tests.scale.cluster import BIN, Deployment, deployment, wait_for
+
+# Long enough to be caught inside its encode: 30 s at 1080p with a slower preset.
+SLOW_RENDER = {"VIDEO_PIPELINE_X264_PRESET": "slow"}
+
+
+@pytest.fixture
+def fake_server() -> Iterator[FakeOpenAI]:
+    server = FakeOpenAI().start()
+    yield server
+    server.stop()
+
+
+def insert(engine: sa.Engine, **settings: Any) -> str:
+    with engine.begin() as conn:
+        return insert_project_sql(
+            conn,
+            owner="cancel",
+            title="How honeybees run a hive",
+            brief="A short explainer on how a honeybee colony works.",
+            settings={"duration_seconds": 30, "resolution": "1080p", **settings},
+            sources=demo_sources(),
+        )
+
+
+def row(engine: sa.Engine, project_id: str) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.text("SELECT status, status_detail FROM projects WHERE id = :id"),
+            {"id": project_id},
+        ).one()
+
+
+def states(engine: sa.Engine, project_id: str) -> dict[str, str]:
+    with engine.connect() as conn:
+        return dict(
+            conn.execute(
+                sa.text("SELECT stage, state FROM stage_states WHERE project_id = :id"),
+                {"id": project_id},
+            ).all()
+        )
+
+
+def descendants(cluster: Deployment) -> list[psutil.Process]:
+    daemon = psutil.Process(cluster.processes["daemon"].pid)
+    return [p for p in daemon.children(recursive=True) if _alive(p)]
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def encoder(cluster: Deployment) -> psutil.Process | None:
+    """The render's encoding ffmpeg, if it runs."""
+    for process in descendants(cluster):
+        try:
+            command = process.cmdline()
+        except psutil.Error:
+            continue
+        if command and "ffmpeg" in command[0] and any(a.endswith("video.mp4") for a in command):
+            return process
+    return None
+
+
+def until(condition: Callable[[], Any], timeout: float, what: str, cluster: Deployment) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"{what} within {timeout:g} s\n" + cluster.log("daemon")[-4000:])
+
+
+def cli(cluster: Deployment, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "video-pipeline"), *arguments],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def run_of(cluster: Deployment, project_id: str) -> Any:
+    with cluster.instance() as instance:
+        runs = [r for r in instance.get_runs() if r.tags.get("dagster/partition") == project_id]
+        return runs[0] if runs else None
+
+
+def render_attempts(cluster: Deployment, run_id: str) -> int:
+    with cluster.instance() as instance:
+        return sum(
+            1
+            for e in instance.all_logs(run_id, of_type=DagsterEventType.STEP_START)
+            if e.step_key == "render"
+        )
+
+
+def test_cancel_from_the_cli_during_render(stack: dict[str, str], store: ObjectStore) -> None:
+    with deployment(stack, "cancel_render", SLOW_RENDER) as cluster:
+        cluster.start_daemon()
+        engine = sa.create_engine(cluster.env["DATABASE_URL"])
+        project_id = insert(engine)
+        until(lambda: encoder(cluster), 300, "the render's ffmpeg started", cluster)
+        time.sleep(1.0)  # inside the encode
+
+        asked = time.monotonic()
+        canceled = cli(cluster, "project", "cancel", project_id, "--by", "ops:ana")
+        waited = time.monotonic() - asked
+        assert canceled.returncode == 0, canceled.stdout + canceled.stderr
+        assert "canceled: render: canceled by ops:ana at " in canceled.stdout
+        until(lambda: encoder(cluster) is None, 30, "the encoder ended", cluster)
+        run = until(
+            lambda: (r := run_of(cluster, project_id)) and r.is_finished and r,
+            30,
+            "the run ended",
+            cluster,
+        )
+        stopped = time.monotonic() - asked
+        print(f"canceled in {waited:.1f} s, run and ffmpeg ended in {stopped:.1f} s")
+
+        status = row(engine, project_id)
+        assert status.status == "canceled"
+        assert status.status_detail.startswith("render: canceled by ops:ana at ")
+        assert states(engine, project_id)["render"] == "canceled"
+        assert run.status == DagsterRunStatus.CANCELED
+        assert render_attempts(cluster, run.run_id) == 1, "the interrupted render is not retried"
+        assert f"projects/{project_id}/video.mp4" not in store.list_keys(f"projects/{project_id}/")
+
+        again = cli(cluster, "project", "cancel", project_id)
+        assert again.returncode == 2 and "nothing to cancel" in again.stderr
+
+        rerun = cli(cluster, "project", "rerun", project_id)
+        assert rerun.returncode == 0, rerun.stderr
+        assert wait_for(engine, [project_id], timeout=600) == {project_id: "done"}
+        with engine.connect() as conn:
+            renders = conn.execute(
+                sa.text("SELECT count(*) FROM renders WHERE project_id = :id"), {"id": project_id}
+            ).scalar_one()
+        assert renders == 1
+        engine.dispose()
+
+
+def test_terminate_in_the_ui_during_render(stack: dict[str, str], store: ObjectStore) -> None:
+    with deployment(stack, "terminate_render", SLOW_RENDER) as cluster:
+        port = free_port()
+        cluster.start_daemon()
+        cluster.start(
+            "webserver",
+            [
+                str(BIN / "dagster-webserver"),
+                "-w",
+                "workspace.yaml",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ],
+        )
+        engine = sa.create_engine(cluster.env["DATABASE_URL"])
+        project_id = insert(engine)
+        until(lambda: encoder(cluster), 300, "the render's ffmpeg started", cluster)
+        run = run_of(cluster, project_id)
+        client = DagsterGraphQLClient("127.0.0.1", port_number=port, timeout=60)
+        until(lambda: _answers(port), 120, "the webserver answered", cluster)
+
+        client.terminate_run(run.run_id)
+        until(lambda: row(engine, project_id).status == "canceled", 30, "canceled", cluster)
+        until(lambda: encoder(cluster) is None, 30, "the encoder ended", cluster)
+
+        assert row(engine, project_id).status_detail == "render: the run was terminated"
+        assert states(engine, project_id)["render"] == "canceled"
+        ended = until(
+            lambda: (r := run_of(cluster, project_id)) and r.is_finished and r,
+            30,
+            "the run ended",
+            cluster,
+        )
+        assert ended.status == DagsterRunStatus.CANCELED
+        assert render_attempts(cluster, run.run_id) == 1
+        assert f"projects/{project_id}/video.mp4" not in store.list_keys(f"projects/{project_id}/")
+        engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def test_cancel_by_the_sql_contract_during_research(
+    stack: dict[str, str], fake_server: FakeOpenAI
+) -> None:
+    openai = {
+        "VIDEO_PIPELINE_PROVIDER": "openai",
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": fake_server.base_url,
+        "OPENAI_TIMEOUT_SECONDS": "120",
+    }
+    fake_server.script(Fault("delay", seconds=60, reply="ResearchReply"))
+    with deployment(stack, "cancel_research", openai) as cluster:
+        cluster.start_daemon()
+        engine = sa.create_engine(cluster.env["DATABASE_URL"])
+        project_id = insert(engine, duration_seconds=15, resolution="720p")
+        until(
+            lambda: states(engine, project_id).get("research") == "running",
+            300,
+            "research started",
+            cluster,
+        )
+        time.sleep(1.0)  # waiting on the silent provider
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "UPDATE projects SET cancel_requested_at = now(), "
+                    "cancel_requested_by = 'platform:user-7' WHERE id = :id"
+                ),
+                {"id": project_id},
+            )
+        asked = time.monotonic()
+        until(lambda: row(engine, project_id).status == "canceled", 30, "canceled", cluster)
+        run = until(
+            lambda: (r := run_of(cluster, project_id)) and r.is_finished and r,
+            30,
+            "the run ended",
+            cluster,
+        )
+        print(f"research canceled and its run ended in {time.monotonic() - asked:.1f} s")
+
+        status = row(engine, project_id)
+        assert status.status_detail.startswith("research: canceled by platform:user-7 at ")
+        assert states(engine, project_id)["research"] == "canceled"
+        assert run.status == DagsterRunStatus.CANCELED
+        with engine.connect() as conn:
+            stored = conn.execute(
+                sa.text("SELECT stage FROM stage_outputs WHERE project_id = :id ORDER BY stage"),
+                {"id": project_id},
+            ).scalars()
+            assert "research" not in list(stored)
+            history = conn.execute(
+                sa.text(
+                    "SELECT from_status, to_status FROM project_events WHERE project_id = :id "
+                    "ORDER BY id DESC LIMIT 1"
+                ),
+                {"id": project_id},
+            ).one()
+        assert tuple(history) == ("running", "canceled")
+        engine.dispose()
+
+
+def test_a_run_worker_killed_mid_render_fails_the_project_and_a_rerun_completes_it(
+    stack: dict[str, str], store: ObjectStore
+) -> None:
+    with deployment(stack, "killed_worker", SLOW_RENDER) as cluster:
+        cluster.start_daemon()
+        engine = sa.create_engine(cluster.env["DATABASE_URL"])
+        project_id = insert(engine)
+        ffmpeg = until(lambda: encoder(cluster), 300, "the render's ffmpeg started", cluster)
+        time.sleep(1.0)
+        worker = ffmpeg.parent()  # the in-process executor's run worker
+        assert worker is not None
+        killed = time.monotonic()
+        os.kill(worker.pid, signal.SIGKILL)
+        ffmpeg.kill()  # as if the machine's OOM killer or a reboot took both
+
+        until(lambda: row(engine, project_id).status == "failed", 60, "failed", cluster)
+        print(f"failed {time.monotonic() - killed:.1f} s after the SIGKILL")
+        status = row(engine, project_id)
+        assert "SIGKILL" in status.status_detail, status.status_detail
+        assert status.status_detail.startswith("run ")
+        run = run_of(cluster, project_id)
+        assert run.status == DagsterRunStatus.FAILURE
+
+        rerun = cli(cluster, "project", "rerun", project_id)
+        assert rerun.returncode == 0, rerun.stderr
+        assert wait_for(engine, [project_id], timeout=600) == {project_id: "done"}
+        with engine.connect() as conn:
+            renders = conn.execute(
+                sa.text("SELECT count(*) FROM renders WHERE project_id = :id"), {"id": project_id}
+            ).scalar_one()
+        assert renders == 1
+        keys = store.list_keys(f"projects/{project_id}/")
+        assert f"projects/{project_id}/video.mp4" in keys
+        engine.dispose()
