@@ -21,7 +21,7 @@ from video_pipeline.devstack.postgres import (
     start_postgres,
     stop_postgres,
 )
-from video_pipeline.devstack.s3 import process_alive, start_s3, stop_process
+from video_pipeline.devstack.s3 import S3Endpoint, process_alive, start_s3, stop_process
 
 STATE_FILE = "services.json"
 AWS_CONFIG = "aws-config"
@@ -37,6 +37,10 @@ class ServicesState(BaseModel):
     s3_secret_key: str
     bucket: str = DEFAULT_BUCKET
     region: str = "us-east-1"
+
+    @property
+    def s3_port(self) -> int:
+        return int(self.s3_url.rsplit(":", 1)[1])
 
     @property
     def postgres(self) -> PostgresEndpoint:
@@ -77,7 +81,7 @@ def services_up(data_dir: Path, dagster_yaml: Path | None = None) -> ServicesSta
     else:
         access = previous.s3_access_key if previous else "vp" + secrets.token_hex(8)
         secret = previous.s3_secret_key if previous else secrets.token_hex(20)
-        s3 = start_s3(data_dir / "s3", access, secret, data_dir / "rclone.log")
+        s3 = _restart_s3(data_dir, access, secret, previous)
         s3_url, s3_pid = s3.url, s3.pid
     state = ServicesState(
         pg_socket_dir=str(endpoint.socket_dir),
@@ -91,6 +95,20 @@ def services_up(data_dir: Path, dagster_yaml: Path | None = None) -> ServicesSta
     write_aws_config(data_dir / AWS_CONFIG, state.region)
     _prepare_dagster_home(data_dir / "dagster_home", dagster_yaml)
     return state
+
+
+def _restart_s3(
+    data_dir: Path, access: str, secret: str, previous: ServicesState | None
+) -> S3Endpoint:
+    """Start S3, on its previous port when it had one, so clients that still hold its URL
+    (a running pipeline, a shell's environment) reach it again."""
+    log = data_dir / "rclone.log"
+    if previous is not None:
+        try:
+            return start_s3(data_dir / "s3", access, secret, log, port=previous.s3_port)
+        except RuntimeError:
+            pass  # the port was taken meanwhile
+    return start_s3(data_dir / "s3", access, secret, log)
 
 
 def write_aws_config(path: Path, region: str) -> None:

@@ -40,10 +40,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_s3(root: Path, access_key: str, secret_key: str, log_file: Path) -> S3Endpoint:
-    """Start `rclone serve s3` on 127.0.0.1 in its own session, detached from the caller."""
+def start_s3(
+    root: Path, access_key: str, secret_key: str, log_file: Path, port: int | None = None
+) -> S3Endpoint:
+    """Start `rclone serve s3` on 127.0.0.1 (on `port`, or a free one) in its own session,
+    detached from the caller."""
     root.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     command = [
         rclone_executable(),
         "serve",

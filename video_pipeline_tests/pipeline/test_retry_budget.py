@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +59,7 @@ def test_a_server_failing_forever_sees_exactly_the_budget_for_one_call(
 ) -> None:
     from video_pipeline.definitions import build_definitions
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OPENAI_API_KEY", "sk-test")
-        patch.setenv("VIDEO_PIPELINE_PROVIDER", "openai")
-        patch.setenv("OPENAI_BASE_URL", fake_server.base_url)
+    with openai_env(fake_server):
         defs = build_definitions(load_settings(secrets_as_env_vars=True))
         project_id = new_project(engine, defs, instance, stack)
         fake_server.script(*[Fault(kind="status", status=503, path=CHAT) for _ in range(50)])
@@ -74,7 +72,7 @@ def test_a_server_failing_forever_sees_exactly_the_budget_for_one_call(
         fake_server.clear_faults()
 
     budget = RetrySettings().max_attempts
-    assert len(fake_server.calls(CHAT)) == budget == 4
+    assert len(fake_server.calls(CHAT)) == budget == 5
     assert not result.success
     assert step_events(result, "research").count("STEP_START") == 1
     assert "STEP_UP_FOR_RETRY" not in step_events(result, "research")
@@ -82,6 +80,46 @@ def test_a_server_failing_forever_sees_exactly_the_budget_for_one_call(
         row = project_row(conn, project_id)
     assert row.status == "failed"
     assert f"after {budget} attempts" in row.status_detail and "HTTP 503" in row.status_detail
+
+
+def test_an_outage_shorter_than_the_budget_is_waited_out(
+    stack: dict[str, str], engine: sa.Engine, instance: Any, fake_server: FakeOpenAI
+) -> None:
+    """Every attempt but the last of a call fails: the project still completes, and each
+    failed attempt is on record."""
+    from video_pipeline.definitions import build_definitions
+
+    failing = RetrySettings().max_attempts - 1
+    with openai_env(fake_server):
+        defs = build_definitions(load_settings(secrets_as_env_vars=True))
+        project_id = new_project(engine, defs, instance, stack)
+        fake_server.script(*[Fault(kind="status", status=503, path=CHAT) for _ in range(failing)])
+        result = defs.resolve_job_def("make_video").execute_in_process(
+            partition_key=project_id, instance=instance, raise_on_error=False
+        )
+
+    assert result.success
+    with engine.connect() as conn:
+        assert project_row(conn, project_id).status == "done"
+        errors = conn.execute(
+            sa.text(
+                "SELECT error, count(*) FROM provider_usage WHERE project_id = :id "
+                "AND error IS NOT NULL GROUP BY error"
+            ),
+            {"id": project_id},
+        ).all()
+    assert [tuple(row) for row in errors] == [("http_503", failing)]
+
+
+@contextmanager
+def openai_env(fake_server: FakeOpenAI) -> Iterator[None]:
+    """The OpenAI providers against the fake server, with short waits between attempts."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OPENAI_API_KEY", "sk-test")
+        patch.setenv("VIDEO_PIPELINE_PROVIDER", "openai")
+        patch.setenv("OPENAI_BASE_URL", fake_server.base_url)
+        patch.setenv("VIDEO_PIPELINE_OPENAI_BACKOFF_SECONDS", "0.2")
+        yield
 
 
 def test_a_render_error_is_attempted_once(

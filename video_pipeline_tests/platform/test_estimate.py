@@ -29,6 +29,7 @@ def openai_env(fake_server: FakeOpenAI) -> dict[str, str]:
         "VIDEO_PIPELINE_PROVIDER": "openai",
         "OPENAI_API_KEY": "sk-test",
         "OPENAI_BASE_URL": fake_server.base_url,
+        "VIDEO_PIPELINE_OPENAI_BACKOFF_SECONDS": "0.2",
     }
 
 

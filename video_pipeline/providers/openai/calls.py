@@ -15,7 +15,7 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    wait_random_exponential,
+    wait_exponential_jitter,
 )
 
 from video_pipeline.providers.base import ProviderError, UsageRecord
@@ -118,8 +118,10 @@ class Calls:
 
     def _send_with_retries(self, call: Call, send: Callable[[], Metered]) -> Metered:
         settings = self.connection.retry
-        backoff = wait_random_exponential(
-            multiplier=settings.backoff_base_seconds, max=settings.backoff_max_seconds
+        backoff = wait_exponential_jitter(
+            initial=settings.backoff_base_seconds,
+            max=settings.backoff_max_seconds,
+            jitter=settings.backoff_base_seconds,
         )
 
         def wait(state: RetryCallState) -> float:

@@ -39,12 +39,19 @@ class RetrySettings(Config):
 
     max_attempts: int = setting(
         "VIDEO_PIPELINE_OPENAI_MAX_ATTEMPTS",
-        4,
+        5,
         "HTTP attempts per OpenAI call, the first included; the whole retry budget of a call",
         ge=1,
         le=10,
     )
-    backoff_base_seconds: float = Field(default=1.0, ge=0)
+    backoff_base_seconds: float = setting(
+        "VIDEO_PIPELINE_OPENAI_BACKOFF_SECONDS",
+        5.0,
+        "wait after a call's first failed attempt; each next wait doubles, up to 30 s, plus up "
+        "to this much jitter (by default 5, 10, 20, 30 s: a provider down for a minute is "
+        "waited out)",
+        ge=0,
+    )
     backoff_max_seconds: float = Field(default=30.0, ge=0)
     max_retry_after_seconds: float = Field(
         default=60.0, ge=0, description="a longer Retry-After is not waited for: the call fails"
