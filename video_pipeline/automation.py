@@ -143,14 +143,8 @@ def crash_explanation(context: RunFailureSensorContext) -> str | None:
     monitor_all_code_locations=False,
 )
 def project_run_failed(context: RunFailureSensorContext, db: DatabaseResource) -> None:
-    project_id = context.dagster_run.tags.get("dagster/partition")
-    if not project_id:
-        return
     message = crash_explanation(context) or context.failure_event.message or "the run failed"
-    run_id = context.dagster_run.run_id
-    Ledger(db.engine, project_id, run_id, warn=context.log.warning).move(
-        "failed", f"run {run_id[:8]} failed: {message}", only_from=OPEN
-    )
+    close_project(context, db, "failed", f"failed: {message}")
 
 
 @run_status_sensor(
@@ -159,12 +153,24 @@ def project_run_failed(context: RunFailureSensorContext, db: DatabaseResource) -
     description="Closes a project's status when a run that did not include render succeeds.",
 )
 def project_run_succeeded(context: RunStatusSensorContext, db: DatabaseResource) -> None:
+    close_project(context, db, "done", "succeeded")
+
+
+def close_project(
+    context: RunStatusSensorContext,
+    db: DatabaseResource,
+    to: ProjectStatus,
+    what: str,
+    only_from: frozenset[ProjectStatus] = OPEN,
+) -> None:
+    """Move the project of the run the sensor reacts to, if it is still `only_from`, with
+    the detail `run <id> <what>`."""
     project_id = context.dagster_run.tags.get("dagster/partition")
     if not project_id:
         return
     run_id = context.dagster_run.run_id
     Ledger(db.engine, project_id, run_id, warn=context.log.warning).move(
-        "done", f"run {run_id[:8]} succeeded", only_from=OPEN
+        to, f"run {run_id[:8]} {what}", only_from=only_from
     )
 
 

@@ -13,10 +13,10 @@ from dagster import (
     sensor,
 )
 
+from video_pipeline.automation import close_project
 from video_pipeline.deletion import BUSY_RUNS
 from video_pipeline.resources import DatabaseResource
 from video_pipeline.storage.cancel import CANCELABLE, mark_canceled, pending_cancels
-from video_pipeline.storage.ledger import Ledger
 
 RUNNING_RUNS = [status for status in BUSY_RUNS if status is not DagsterRunStatus.CANCELING]
 
@@ -63,10 +63,4 @@ def project_cancel_requests(context: SensorEvaluationContext, db: DatabaseResour
     "forced terminate, a queued run dropped from the UI).",
 )
 def project_run_canceled(context: RunStatusSensorContext, db: DatabaseResource) -> None:
-    project_id = context.dagster_run.tags.get("dagster/partition")
-    if not project_id:
-        return
-    run_id = context.dagster_run.run_id
-    Ledger(db.engine, project_id, run_id, warn=context.log.warning).move(
-        "canceled", f"run {run_id[:8]} was canceled", only_from=CANCELABLE
-    )
+    close_project(context, db, "canceled", "was canceled", only_from=CANCELABLE)

@@ -84,6 +84,22 @@ def project_row(conn: sa.Connection, project_id: str) -> Any:
     ).one()
 
 
+def current_project(engine: sa.Engine, project_id: str) -> Any:
+    """The project's status row, read now."""
+    with engine.connect() as conn:
+        return project_row(conn, project_id)
+
+
+def stage_states(engine: sa.Engine, project_id: str) -> dict[str, str]:
+    with engine.connect() as conn:
+        return dict(
+            conn.execute(
+                sa.text("SELECT stage, state FROM stage_states WHERE project_id = :id"),
+                {"id": project_id},
+            ).all()
+        )
+
+
 def stopped_project(engine: sa.Engine, project_id: str, result: Any) -> Any:
     """The project's status row after a run that must not have succeeded."""
     assert not result.success

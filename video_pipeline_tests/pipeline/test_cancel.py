@@ -23,7 +23,7 @@ from dagster_graphql import DagsterGraphQLClient
 
 from video_pipeline.storage.object_store import ObjectStore
 from video_pipeline_tests.fake_openai import FakeOpenAI, Fault
-from video_pipeline_tests.helpers import insert_project_sql
+from video_pipeline_tests.helpers import current_project, insert_project_sql, stage_states
 from video_pipeline_tests.pipeline.test_end_to_end import demo_sources
 from video_pipeline_tests.scale.cluster import BIN, Deployment, deployment, wait_for
 
@@ -50,21 +50,16 @@ def insert(engine: sa.Engine, **settings: Any) -> str:
         )
 
 
-def row(engine: sa.Engine, project_id: str) -> Any:
-    with engine.connect() as conn:
-        return conn.execute(
-            sa.text("SELECT status, status_detail FROM projects WHERE id = :id"),
-            {"id": project_id},
-        ).one()
+def status_of(engine: sa.Engine, project_id: str) -> str:
+    return str(current_project(engine, project_id).status)
 
 
-def states(engine: sa.Engine, project_id: str) -> dict[str, str]:
+def render_count(engine: sa.Engine, project_id: str) -> int:
     with engine.connect() as conn:
-        return dict(
+        return int(
             conn.execute(
-                sa.text("SELECT stage, state FROM stage_states WHERE project_id = :id"),
-                {"id": project_id},
-            ).all()
+                sa.text("SELECT count(*) FROM renders WHERE project_id = :id"), {"id": project_id}
+            ).scalar_one()
         )
 
 
@@ -150,10 +145,10 @@ def test_cancel_from_the_cli_during_render(stack: dict[str, str], store: ObjectS
         stopped = time.monotonic() - asked
         print(f"canceled in {waited:.1f} s, run and ffmpeg ended in {stopped:.1f} s")
 
-        status = row(engine, project_id)
+        status = current_project(engine, project_id)
         assert status.status == "canceled"
         assert status.status_detail.startswith("render: canceled by ops:ana at ")
-        assert states(engine, project_id)["render"] == "canceled"
+        assert stage_states(engine, project_id)["render"] == "canceled"
         assert run.status == DagsterRunStatus.CANCELED
         assert render_attempts(cluster, run.run_id) == 1, "the interrupted render is not retried"
         assert f"projects/{project_id}/video.mp4" not in store.list_keys(f"projects/{project_id}/")
@@ -164,11 +159,7 @@ def test_cancel_from_the_cli_during_render(stack: dict[str, str], store: ObjectS
         rerun = cli(cluster, "project", "rerun", project_id)
         assert rerun.returncode == 0, rerun.stderr
         assert wait_for(engine, [project_id], timeout=600) == {project_id: "done"}
-        with engine.connect() as conn:
-            renders = conn.execute(
-                sa.text("SELECT count(*) FROM renders WHERE project_id = :id"), {"id": project_id}
-            ).scalar_one()
-        assert renders == 1
+        assert render_count(engine, project_id) == 1
         engine.dispose()
 
 
@@ -196,11 +187,16 @@ def test_terminate_in_the_ui_during_render(stack: dict[str, str], store: ObjectS
         until(lambda: _answers(port), 120, "the webserver answered", cluster)
 
         client.terminate_run(run.run_id)
-        until(lambda: row(engine, project_id).status == "canceled", 30, "canceled", cluster)
+        until(
+            lambda: status_of(engine, project_id) == "canceled",
+            30,
+            "canceled",
+            cluster,
+        )
         until(lambda: encoder(cluster) is None, 30, "the encoder ended", cluster)
 
-        assert row(engine, project_id).status_detail == "render: the run was terminated"
-        assert states(engine, project_id)["render"] == "canceled"
+        assert current_project(engine, project_id).status_detail == "render: the run was terminated"
+        assert stage_states(engine, project_id)["render"] == "canceled"
         ended = until(
             lambda: (r := run_of(cluster, project_id)) and r.is_finished and r,
             30,
@@ -241,7 +237,7 @@ def test_cancel_by_the_sql_contract_during_research(
         engine = sa.create_engine(cluster.env["DATABASE_URL"])
         project_id = insert(engine, duration_seconds=15, resolution="720p")
         until(
-            lambda: states(engine, project_id).get("research") == "running",
+            lambda: stage_states(engine, project_id).get("research") == "running",
             300,
             "research started",
             cluster,
@@ -256,7 +252,12 @@ def test_cancel_by_the_sql_contract_during_research(
                 {"id": project_id},
             )
         asked = time.monotonic()
-        until(lambda: row(engine, project_id).status == "canceled", 30, "canceled", cluster)
+        until(
+            lambda: status_of(engine, project_id) == "canceled",
+            30,
+            "canceled",
+            cluster,
+        )
         run = until(
             lambda: (r := run_of(cluster, project_id)) and r.is_finished and r,
             30,
@@ -265,9 +266,9 @@ def test_cancel_by_the_sql_contract_during_research(
         )
         print(f"research canceled and its run ended in {time.monotonic() - asked:.1f} s")
 
-        status = row(engine, project_id)
+        status = current_project(engine, project_id)
         assert status.status_detail.startswith("research: canceled by platform:user-7 at ")
-        assert states(engine, project_id)["research"] == "canceled"
+        assert stage_states(engine, project_id)["research"] == "canceled"
         assert run.status == DagsterRunStatus.CANCELED
         with engine.connect() as conn:
             stored = conn.execute(
@@ -301,9 +302,9 @@ def test_a_run_worker_killed_mid_render_fails_the_project_and_a_rerun_completes_
         os.kill(worker.pid, signal.SIGKILL)
         ffmpeg.kill()  # as if the machine's OOM killer or a reboot took both
 
-        until(lambda: row(engine, project_id).status == "failed", 60, "failed", cluster)
+        until(lambda: status_of(engine, project_id) == "failed", 60, "failed", cluster)
         print(f"failed {time.monotonic() - killed:.1f} s after the SIGKILL")
-        status = row(engine, project_id)
+        status = current_project(engine, project_id)
         assert "SIGKILL" in status.status_detail, status.status_detail
         assert status.status_detail.startswith("run ")
         run = run_of(cluster, project_id)
@@ -312,11 +313,7 @@ def test_a_run_worker_killed_mid_render_fails_the_project_and_a_rerun_completes_
         rerun = cli(cluster, "project", "rerun", project_id)
         assert rerun.returncode == 0, rerun.stderr
         assert wait_for(engine, [project_id], timeout=600) == {project_id: "done"}
-        with engine.connect() as conn:
-            renders = conn.execute(
-                sa.text("SELECT count(*) FROM renders WHERE project_id = :id"), {"id": project_id}
-            ).scalar_one()
-        assert renders == 1
+        assert render_count(engine, project_id) == 1
         keys = store.list_keys(f"projects/{project_id}/")
         assert f"projects/{project_id}/video.mp4" in keys
         engine.dispose()

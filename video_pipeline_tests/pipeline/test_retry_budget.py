@@ -54,6 +54,20 @@ def step_events(result: Any, step: str) -> list[str]:
     return [e.event_type_value for e in result.all_events if e.step_key == step]
 
 
+def fails_once_at(
+    defs: Any, engine: sa.Engine, instance: Any, stack: dict[str, str], step: str
+) -> str:
+    """A new project run through the whole job, which fails with `step` attempted once."""
+    project_id = new_project(engine, defs, instance, stack)
+    result = defs.resolve_job_def("make_video").execute_in_process(
+        partition_key=project_id, instance=instance, raise_on_error=False
+    )
+    assert not result.success
+    events = step_events(result, step)
+    assert events.count("STEP_START") == 1 and "STEP_UP_FOR_RETRY" not in events
+    return project_id
+
+
 def test_a_server_failing_forever_sees_exactly_the_budget_for_one_call(
     stack: dict[str, str], engine: sa.Engine, instance: Any, fake_server: FakeOpenAI
 ) -> None:
@@ -130,14 +144,7 @@ def test_a_render_error_is_attempted_once(
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("VIDEO_PIPELINE_X264_PRESET", "no-such-preset")
         defs = build_definitions(load_settings())
-    project_id = new_project(engine, defs, instance, stack)
-    result = defs.resolve_job_def("make_video").execute_in_process(
-        partition_key=project_id, instance=instance, raise_on_error=False
-    )
-
-    assert not result.success
-    events = step_events(result, "render")
-    assert events.count("STEP_START") == 1 and "STEP_UP_FOR_RETRY" not in events
+    project_id = fails_once_at(defs, engine, instance, stack, "render")
     with engine.connect() as conn:
         row = project_row(conn, project_id)
     assert row.status == "failed" and row.status_detail.startswith("render: ")

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from dagster import SensorResult, build_sensor_context
 
 from video_pipeline.resources import DatabaseResource
-from video_pipeline_tests.helpers import project_row, stopped_project
+from video_pipeline_tests.helpers import project_row, stage_states, stopped_project
 from video_pipeline_tests.pipeline.test_end_to_end import demo_sources, launch
 
 BORDERLINE = Path(__file__).resolve().parents[1] / "fixtures" / "borderline.txt"
@@ -34,16 +34,6 @@ def updated_at(engine: sa.Engine, project_id: str) -> dict[str, Any]:
         return dict(
             conn.execute(
                 sa.text("SELECT stage, updated_at FROM stage_outputs WHERE project_id = :id"),
-                {"id": project_id},
-            ).all()
-        )
-
-
-def stage_states(engine: sa.Engine, project_id: str) -> dict[str, str]:
-    with engine.connect() as conn:
-        return dict(
-            conn.execute(
-                sa.text("SELECT stage, state FROM stage_states WHERE project_id = :id"),
                 {"id": project_id},
             ).all()
         )

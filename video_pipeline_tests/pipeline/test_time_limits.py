@@ -18,7 +18,7 @@ from video_pipeline.settings import load_settings
 from video_pipeline.storage.object_store import ObjectStore
 from video_pipeline_tests.fake_openai import FakeOpenAI, Fault
 from video_pipeline_tests.helpers import project_row
-from video_pipeline_tests.pipeline.test_retry_budget import new_project, step_events
+from video_pipeline_tests.pipeline.test_retry_budget import fails_once_at, new_project, step_events
 
 CHAT = "/v1/chat/completions"
 
@@ -56,14 +56,8 @@ def test_a_render_past_its_limit_fails_and_leaves_no_process(
 ) -> None:
     before = {child.pid for child in psutil.Process().children(recursive=True)}
     with limited_definitions({"render": 1.0}) as defs:
-        project_id = new_project(engine, defs, instance, stack)
-        result = defs.resolve_job_def("make_video").execute_in_process(
-            partition_key=project_id, instance=instance, raise_on_error=False
-        )
+        project_id = fails_once_at(defs, engine, instance, stack, "render")
 
-    assert not result.success
-    events = step_events(result, "render")
-    assert events.count("STEP_START") == 1 and "STEP_UP_FOR_RETRY" not in events
     message = "render took longer than 1 s, its time limit (VIDEO_PIPELINE_STAGE_TIME_LIMITS)"
     with engine.connect() as conn:
         row = project_row(conn, project_id)
