@@ -1,8 +1,8 @@
 """Deleting a project, or everything of an owner: rows, S3 objects, Dagster partition and runs.
 
-Refused while a run of the project is queued or in progress: cancel it first. S3 objects go
-first, then the rows in one transaction, then the Dagster records, so an interrupted
-deletion can simply be repeated.
+Refused while a run of the project is queued or in progress: cancel it first (`project
+cancel`). S3 objects go first, then the rows in one transaction, then the Dagster records, so
+an interrupted deletion can simply be repeated.
 """
 
 from __future__ import annotations
@@ -88,8 +88,8 @@ def _refuse_if_busy(conn: sa.Connection, instance: DagsterInstance, project_ids:
             f"run {run.run_id} ({run.status.value})" for run in runs
         ]
         raise DeletionRefused(
-            "refused while work is in progress: " + ", ".join(names) + "; cancel the run "
-            "in the Dagster UI or wait for it to end, then delete again"
+            "refused while work is in progress: " + ", ".join(names) + "; cancel it with "
+            "`video-pipeline project cancel ID` (or wait for it to end), then delete again"
         )
 
 
