@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from pathlib import Path
 from typing import Annotated, Any
@@ -115,11 +116,20 @@ def settings_command() -> None:
 def migrate_command(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
-    """Apply the database migrations (alembic upgrade)."""
+    """Apply the database migrations (alembic upgrade) and, where DAGSTER_HOME is set,
+    prepare Dagster's concurrency pools."""
     from video_pipeline.storage.migrate import upgrade
 
     upgrade(load_settings().require_database_url(), revision)
     typer.echo(f"database at {revision}")
+    if os.environ.get("DAGSTER_HOME"):
+        from dagster import DagsterInstance
+
+        from video_pipeline.queues import POOLS, initialize_pools
+
+        with DagsterInstance.get() as instance:
+            initialize_pools(instance)
+        typer.echo("dagster pools ready: " + ", ".join(POOLS))
 
 
 # --------------------------------------------------------------------------- projects

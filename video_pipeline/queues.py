@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dagster import DagsterInstance
+
 from video_pipeline.models import Priority
 
 # Run tags the queued run coordinator reads.
@@ -25,6 +27,20 @@ QUEUES = (CONTENT_QUEUE, RENDER_QUEUE)
 # Concurrency pools across all runs: provider-backed steps and the render.
 PROVIDER_POOL = "provider"
 RENDER_POOL = "render"
+
+
+POOLS = (PROVIDER_POOL, RENDER_POOL)
+
+
+def initialize_pools(instance: DagsterInstance) -> None:
+    """Give each pool its row (at the default limit of dagster.yaml) before any run claims
+    it. Dagster creates the row on a pool's first claim, and two runs claiming a new pool at
+    the same moment fail one of them (a unique violation, then an aborted transaction), so a
+    fresh deployment's first burst of projects lost runs."""
+    storage = instance.event_log_storage
+    if storage.supports_global_concurrency_limits:
+        for pool in POOLS:
+            storage.initialize_concurrency_limit_to_default(pool)
 
 
 def run_tags(project_id: str, owner_id: str, priority: str | None) -> dict[str, str]:

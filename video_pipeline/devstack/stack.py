@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+from dagster import DagsterInstance
 
 from video_pipeline.devstack.embedded import (
     ServicesState,
@@ -18,6 +19,7 @@ from video_pipeline.devstack.embedded import (
     services_status,
     services_up,
 )
+from video_pipeline.queues import initialize_pools
 from video_pipeline.samples import demo_project
 from video_pipeline.settings import Settings
 from video_pipeline.storage.db import engine_for
@@ -33,6 +35,11 @@ def start_stack(settings: Settings) -> ServicesState:
     state = services_up(settings.resolved_data_dir, dagster_yaml=Path("dagster.yaml"))
     env = state.environment(settings.resolved_data_dir)
     upgrade(env["DATABASE_URL"])
+    # This process works with the stack from here on; Dagster's instance reads its
+    # storage URL from the environment.
+    os.environ.update(env)
+    with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        initialize_pools(instance)
     store = ObjectStore(
         bucket=state.bucket,
         endpoint_url=state.s3_url,
@@ -70,7 +77,6 @@ def run_demo(settings: Settings, out_dir: Path) -> DemoResult:
     was_running = all(services_status(settings.resolved_data_dir).values())
     state = start_stack(settings)
     env = state.environment(settings.resolved_data_dir)
-    os.environ.update(env)
     try:
         return _render_demo(env, out_dir)
     finally:

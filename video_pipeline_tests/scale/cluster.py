@@ -21,6 +21,7 @@ from dagster import DagsterInstance
 
 from video_pipeline.devstack.embedded import read_state
 from video_pipeline.devstack.postgres import ensure_database
+from video_pipeline.queues import initialize_pools
 from video_pipeline.storage.migrate import upgrade
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,6 +123,8 @@ def deployment(
     }
     upgrade(env["DATABASE_URL"])
     deployed = Deployment(env, home)
+    with deployed.instance() as instance:
+        initialize_pools(instance)
     try:
         yield deployed
     finally:

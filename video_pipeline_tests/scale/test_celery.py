@@ -66,8 +66,9 @@ def _kill_a_render_mid_step(engine: sa.Engine, cluster: Deployment) -> str:
     raise AssertionError("no render step started within 300 s:\n" + cluster.log("daemon"))
 
 
-def _failures(engine: sa.Engine, project_ids: list[str]) -> str:
-    """The status detail of every project that did not end `done`."""
+def _failures(engine: sa.Engine, project_ids: list[str], cluster: Deployment) -> str:
+    """The status detail of every project that did not end `done`, and the errors its
+    failed runs recorded."""
     with engine.connect() as conn:
         rows = conn.execute(
             sa.text(
@@ -76,7 +77,17 @@ def _failures(engine: sa.Engine, project_ids: list[str]) -> str:
             ),
             {"ids": project_ids},
         ).all()
-    return "\n".join(f"{r.id} {r.status}: {r.status_detail}" for r in rows)
+    lines = [f"{r.id} {r.status}: {r.status_detail}" for r in rows]
+    with cluster.instance() as instance:
+        for run in instance.get_runs():
+            if run.tags.get("dagster/partition") not in {r.id for r in rows}:
+                continue
+            for entry in instance.all_logs(run.run_id):
+                event = entry.dagster_event
+                error = getattr(event.event_specific_data, "error", None) if event else None
+                if error is not None:
+                    lines.append(f"{run.run_id[:8]} {event.event_type_value}: {error.to_string()}")
+    return "\n".join(lines)
 
 
 def _history(engine: sa.Engine, project_ids: list[str]) -> str:
@@ -137,7 +148,9 @@ def test_steps_run_on_their_queues_workers_and_survive_a_killed_worker(
         project_ids = _insert_projects(engine)
         killed_in = _kill_a_render_mid_step(engine, cluster)
         statuses = wait_for(engine, project_ids, timeout=900)
-        assert statuses == {pid: "done" for pid in project_ids}, _failures(engine, project_ids)
+        assert statuses == {pid: "done" for pid in project_ids}, _failures(
+            engine, project_ids, cluster
+        )
         assert cluster.processes["render-worker"].poll() is None, "the worker itself survived"
 
         with engine.connect() as conn:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
+from dagster import DagsterInstance
 from typer.testing import CliRunner
 
 from video_pipeline.cli import app
+from video_pipeline.devstack.embedded import read_state
+from video_pipeline.devstack.postgres import ensure_database
 from video_pipeline.distributed import BrokerNotConfigured
 from video_pipeline.settings import Settings, load_settings
+from video_pipeline_tests.scale.cluster import BIN, REPO
 
 STAGES = ("sources", "research", "dna_profile", "safety_check", "script", "embeddings", "render")
 
@@ -71,3 +80,35 @@ def test_worker_refuses_an_unknown_queue_and_a_missing_broker(stack: dict[str, s
     assert unknown.exit_code == 2 and "unknown queue gpu" in unknown.output
     missing = runner.invoke(app, ["worker", "--queue", "render"])
     assert missing.exit_code == 2 and "VIDEO_PIPELINE_BROKER_URL" in missing.output
+
+
+def test_migrate_gives_every_pool_its_row_before_any_run(stack: dict[str, str]) -> None:
+    """A fresh Dagster storage: `video-pipeline migrate` creates the pools' rows, so the
+    first runs of a deployment never race to create them."""
+    from video_pipeline.queues import POOLS
+
+    state = read_state(Path(stack["VIDEO_PIPELINE_DATA_DIR"]))
+    assert state is not None
+    ensure_database(state.postgres, "fresh_pools_dagster")
+    home = Path(tempfile.mkdtemp(prefix="vp-pools-"))
+    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "DAGSTER_PG_URL": state.postgres.url("fresh_pools_dagster"),
+    }
+    migrated = subprocess.run(
+        [str(BIN / "video-pipeline"), "migrate"], env=env, capture_output=True, text=True
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    assert "dagster pools ready: provider, render" in migrated.stdout
+    os.environ["DAGSTER_PG_URL"], saved = env["DAGSTER_PG_URL"], os.environ["DAGSTER_PG_URL"]
+    try:
+        with DagsterInstance.from_config(str(home)) as instance:
+            limits = {
+                pool: instance.event_log_storage.get_concurrency_info(pool).slot_count
+                for pool in POOLS
+            }
+    finally:
+        os.environ["DAGSTER_PG_URL"] = saved
+    assert limits == dict.fromkeys(POOLS, 2), "dagster.yaml's default pool limit"
