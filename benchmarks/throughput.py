@@ -6,9 +6,10 @@ default (in-process executor), then in Celery mode with two workers on this mach
     .venv/bin/python benchmarks/throughput.py --projects 10 --modes in_process
     .venv/bin/python benchmarks/throughput.py --json out.json
 
-Per mode: projects per hour, insert→start and insert→done p50/p95 (start: the run's start
-time in Dagster; insert: the row's commit), the batch's wall time against the ideal (the sum
-of all steps' own times divided by the cores), orchestration overhead per project (its
+Per mode: projects per hour, insert→queued, insert→start and insert→done p50/p95 (queued:
+the run's creation in Dagster's queue; start: the run's start time; insert: the row's
+commit), the batch's wall time against the ideal (the sum of all steps' own times divided
+by the cores), orchestration overhead per project (its
 insert→done minus its steps' time), and how busy the cores were during the batch (from
 /proc/stat: the whole machine, so other users' load counts too; the load before the batch
 is printed). Each mode gets fresh databases on one embedded Postgres + S3.
@@ -88,6 +89,7 @@ def run_facts(cluster: Deployment) -> dict[str, dict[str, Any]]:
                 continue
             stats = instance.get_run_step_stats(run.run_id)
             facts[run.tags["dagster/partition"]] = {
+                "queued": record.create_timestamp.timestamp(),
                 "start": record.start_time,
                 "end": record.end_time,
                 "steps": sum((s.end_time or 0) - (s.start_time or 0) for s in stats),
@@ -135,6 +137,7 @@ def measure(stack: dict[str, str], mode: str, projects: int) -> dict[str, Any]:
     done = [pid for pid, status in statuses.items() if status == "done"]
     last_end = max(facts[pid]["end"] for pid in done)
     wall = last_end - started
+    to_queued = [facts[pid]["queued"] - committed[pid] for pid in done]
     to_start = [facts[pid]["start"] - committed[pid] for pid in done]
     to_done = [facts[pid]["end"] - committed[pid] for pid in done]
     steps = [facts[pid]["steps"] for pid in done]
@@ -147,6 +150,8 @@ def measure(stack: dict[str, str], mode: str, projects: int) -> dict[str, Any]:
         "failures": failure_details,
         "wall_s": round(wall, 1),
         "projects_per_hour": round(len(done) / wall * 3600),
+        "insert_to_queued_p50_s": round(percentile(to_queued, 0.5), 2),
+        "insert_to_queued_p95_s": round(percentile(to_queued, 0.95), 2),
         "insert_to_start_p50_s": round(percentile(to_start, 0.5), 2),
         "insert_to_start_p95_s": round(percentile(to_start, 0.95), 2),
         "insert_to_done_p50_s": round(percentile(to_done, 0.5), 1),
