@@ -38,8 +38,12 @@ def initialize_pools(instance: DagsterInstance) -> None:
     the same moment fail one of them (a unique violation, then an aborted transaction), so a
     fresh deployment's first burst of projects lost runs."""
     storage = instance.event_log_storage
-    if storage.supports_global_concurrency_limits:
-        for pool in POOLS:
+    if not storage.supports_global_concurrency_limits:
+        return
+    # Only the missing ones: on an existing row Dagster's initializer fails the same way.
+    existing = storage.get_concurrency_keys()
+    for pool in POOLS:
+        if pool not in existing:
             storage.initialize_concurrency_limit_to_default(pool)
 
 
