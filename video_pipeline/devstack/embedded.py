@@ -100,15 +100,10 @@ def services_up(data_dir: Path, dagster_yaml: Path | None = None) -> ServicesSta
 def _restart_s3(
     data_dir: Path, access: str, secret: str, previous: ServicesState | None
 ) -> S3Endpoint:
-    """Start S3, on its previous port when it had one, so clients that still hold its URL
-    (a running pipeline, a shell's environment) reach it again."""
-    log = data_dir / "rclone.log"
-    if previous is not None:
-        try:
-            return start_s3(data_dir / "s3", access, secret, log, port=previous.s3_port)
-        except RuntimeError:
-            pass  # the port was taken meanwhile
-    return start_s3(data_dir / "s3", access, secret, log)
+    """Start S3, on its previous port when that is still free, so clients that still hold
+    its URL (a running pipeline, a shell's environment) reach it again."""
+    port = previous.s3_port if previous is not None else None
+    return start_s3(data_dir / "s3", access, secret, data_dir / "rclone.log", port=port)
 
 
 def write_aws_config(path: Path, region: str) -> None:

@@ -34,19 +34,23 @@ def rclone_executable() -> str:
     return found
 
 
-def free_port() -> int:
+def free_port(preferred: int = 0) -> int:
+    """`preferred` if nothing listens on it (0: any free port), else a free port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 def start_s3(
     root: Path, access_key: str, secret_key: str, log_file: Path, port: int | None = None
 ) -> S3Endpoint:
-    """Start `rclone serve s3` on 127.0.0.1 (on `port`, or a free one) in its own session,
-    detached from the caller."""
+    """Start `rclone serve s3` on 127.0.0.1 (on `port` while it is free, else a free one)
+    in its own session, detached from the caller."""
     root.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
+    port = free_port(port or 0)
     command = [
         rclone_executable(),
         "serve",
