@@ -16,7 +16,7 @@ from dagster import (
 from video_pipeline.automation import close_project
 from video_pipeline.deletion import BUSY_RUNS
 from video_pipeline.resources import DatabaseResource
-from video_pipeline.storage.cancel import CANCELABLE, mark_canceled, pending_cancels
+from video_pipeline.storage.cancel import mark_canceled, pending_cancels
 
 RUNNING_RUNS = [status for status in BUSY_RUNS if status is not DagsterRunStatus.CANCELING]
 
@@ -63,4 +63,6 @@ def project_cancel_requests(context: SensorEvaluationContext, db: DatabaseResour
     "forced terminate, a queued run dropped from the UI).",
 )
 def project_run_canceled(context: RunStatusSensorContext, db: DatabaseResource) -> None:
-    close_project(context, db, "canceled", "was canceled", only_from=CANCELABLE)
+    # Only while the project is still queued or running: by the time the sensor sees the
+    # event, a person may already have rerun the project.
+    close_project(context, db, "canceled", "was canceled")

@@ -142,7 +142,7 @@ def deployment(
 def wait_for(engine: sa.Engine, project_ids: list[str], timeout: float) -> dict[str, str]:
     """Poll until every project ended; their statuses."""
     deadline = time.monotonic() + timeout
-    ended = ("done", "failed", "blocked", "rejected", "needs_review")
+    ended = ("done", "failed", "blocked", "rejected", "canceled", "needs_review")
     while True:
         with engine.connect() as conn:
             statuses = dict(
