@@ -35,8 +35,12 @@ def rclone_executable() -> str:
 
 
 def free_port(preferred: int = 0) -> int:
-    """`preferred` if nothing listens on it (0: any free port), else a free port."""
+    """`preferred` if nothing listens on it (0: any free port), else a free port.
+
+    SO_REUSEADDR, as the server itself sets it: connections of the previous server waiting
+    out TIME_WAIT do not make its port look taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", preferred))
         except OSError:
