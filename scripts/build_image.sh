@@ -95,6 +95,7 @@ check dagster-webserver --help
 check dagster-daemon --help
 check dagster api grpc --help
 check python /tmp/image_smoke.py s3-clients
+check python /tmp/image_smoke.py text
 check python /tmp/image_smoke.py render
 
 SIZE="$(podman image inspect --format '{{.Size}}' "$TAG")"

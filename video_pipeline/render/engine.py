@@ -48,7 +48,6 @@ from video_pipeline.render.tracks import CaptionLayer, caption_cuts, picture_tra
 class RenderOptions:
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
     ffmpeg: Path | None = None
-    ffprobe: Path | None = None
 
 
 class SceneSpan(BaseModel):
@@ -248,10 +247,8 @@ def _result(job: _Job, plan: RenderPlan, sound: _Sound, encode_seconds: float) -
         srt=write_srt(sound.captions, job.workdir / "captions.srt"),
         vtt=write_vtt(sound.captions, job.workdir / "captions.vtt"),
         ass=job.workdir / SUBTITLES,
-        scene_frames=extract_stills(
-            video, [_middle(s) for s in spans], job.size, job.ffmpeg_exe, job.options.ffprobe
-        ),
-        probe=probe(video, job.options.ffprobe),
+        scene_frames=extract_stills(video, [_middle(s) for s in spans], job.size, job.ffmpeg_exe),
+        probe=probe(video, job.ffmpeg_exe),
         width=job.size.width,
         height=job.size.height,
         narration_seconds=total_seconds,

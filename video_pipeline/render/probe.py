@@ -1,16 +1,15 @@
-"""Facts about a rendered file, measured with ffprobe and ffmpeg rather than assumed."""
+"""Facts about a rendered file, measured with ffmpeg rather than assumed."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 from video_pipeline.models import ProbeFacts, StreamFacts
-from video_pipeline.render.binaries import ffmpeg_path, ffprobe_path
+from video_pipeline.render.binaries import ffmpeg_path
 from video_pipeline.render.encode import run_quietly
 from video_pipeline.render.errors import RenderError
 
@@ -28,64 +27,149 @@ class AudioLevel:
         return self.max_volume_db < SILENCE_MAX_VOLUME_DB
 
 
-def probe(path: Path, ffprobe: Path | None = None) -> ProbeFacts:
-    data = _ffprobe_json(path, ffprobe)
-    streams: list[dict[str, Any]] = data.get("streams", [])
-    fmt: dict[str, Any] = data.get("format", {})
+def probe(path: Path, ffmpeg: Path | None = None) -> ProbeFacts:
+    media = _inspect(path, ffmpeg)
+    duration = media.duration_seconds
+    size = path.stat().st_size
     return ProbeFacts(
-        duration_seconds=float(fmt.get("duration", 0.0)),
-        size_bytes=int(fmt.get("size", path.stat().st_size)),
-        bit_rate=int(fmt.get("bit_rate", 0)),
-        video=[_video_facts(s) for s in streams if s.get("codec_type") == "video"],
-        audio=[_audio_facts(s) for s in streams if s.get("codec_type") == "audio"],
+        duration_seconds=duration,
+        size_bytes=size,
+        bit_rate=int(size * 8 / duration) if duration > 0 else 0,
+        video=[s.facts for s in media.streams if s.kind == "video"],
+        audio=[s.facts for s in media.streams if s.kind == "audio"],
     )
 
 
-def pixel_formats(path: Path, ffprobe: Path | None = None) -> list[str]:
+def pixel_formats(path: Path, ffmpeg: Path | None = None) -> list[str]:
     """Pixel format of each video stream (ProbeFacts has no field for it)."""
-    streams: list[dict[str, Any]] = _ffprobe_json(path, ffprobe).get("streams", [])
-    return [s.get("pix_fmt", "") for s in streams if s.get("codec_type") == "video"]
+    return [s.pixel_format for s in _inspect(path, ffmpeg).streams if s.kind == "video"]
 
 
-def keyframe_times(path: Path, ffprobe: Path | None = None) -> list[float]:
+def keyframe_times(path: Path, ffmpeg: Path | None = None) -> list[float]:
     """Presentation times of the first video stream's keyframes, read from packets (no decoding)."""
-    command = [str(ffprobe_path(ffprobe)), "-v", "error", "-select_streams", "v:0"]
-    command += ["-show_entries", "packet=pts_time,flags", "-of", "csv=p=0", str(path)]
+    video = [s for s in _inspect(path, ffmpeg).streams if s.kind == "video"]
+    return sorted(video[0].keyframe_times) if video else []
+
+
+@dataclass
+class _Stream:
+    """One stream as ffmpeg's `framecrc` muxer lists it: a header, then a line per packet."""
+
+    kind: str = ""
+    codec: str = "unknown"
+    time_base: Fraction = Fraction(1)
+    width: int | None = None
+    height: int | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    pixel_format: str = ""
+    packets: int = 0
+    first: int | None = None
+    end: int = 0
+    keyframes: list[int] = field(default_factory=list)
+
+    @property
+    def start_seconds(self) -> float:
+        return float(max(self.first or 0, 0) * self.time_base)
+
+    @property
+    def end_seconds(self) -> float:
+        return float(self.end * self.time_base)
+
+    @property
+    def keyframe_times(self) -> list[float]:
+        return [float(pts * self.time_base) for pts in self.keyframes]
+
+    @property
+    def facts(self) -> StreamFacts:
+        if self.kind == "audio":
+            return StreamFacts(
+                codec=self.codec, sample_rate=self.sample_rate, channels=self.channels
+            )
+        seconds = self.end_seconds - self.start_seconds
+        return StreamFacts(
+            codec=self.codec,
+            width=self.width,
+            height=self.height,
+            fps=round(self.packets / seconds, 3) if seconds > 0 else 0.0,
+        )
+
+
+@dataclass(frozen=True)
+class _Media:
+    streams: list[_Stream]
+
+    @property
+    def duration_seconds(self) -> float:
+        if not self.streams:
+            return 0.0
+        start = min(s.start_seconds for s in self.streams)
+        return round(max(s.end_seconds for s in self.streams) - start, 6)
+
+
+# Channel counts of the layouts ffmpeg names (libavutil/channel_layout.c).
+_LAYOUT_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "3.0": 3, "quad": 4, "4.0": 4}
+_LAYOUT_CHANNELS |= {"5.0": 5, "5.1": 6, "6.1": 7, "7.1": 8}
+_HEADER = re.compile(r"^#(\w+) (\d+): (.*)$")
+_PIXEL_FORMAT = re.compile(r"Stream #0:(\d+)\S*: Video: [^,]+, (\w+)")
+
+
+def _inspect(path: Path, ffmpeg: Path | None) -> _Media:
+    """Every packet of every stream, copied to ffmpeg's `framecrc` listing: no decoding.
+
+    ffmpeg itself does what ffprobe would (the image ships one media binary): the listing
+    gives each stream's codec, time base, size or sample rate and each packet's timestamps,
+    duration and key flag; the input's description gives the pixel format.
+    """
+    command = [str(ffmpeg_path(ffmpeg)), "-hide_banner", "-nostdin", "-nostats", "-copyts"]
+    command += ["-i", str(path), "-map", "0", "-c", "copy", "-f", "framecrc", "-"]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise RenderError(f"ffprobe could not read {path.name}: {result.stderr.strip()[-2000:]}")
-    rows = (line.split(",") for line in result.stdout.splitlines() if line.strip())
-    return sorted(float(row[0]) for row in rows if len(row) > 1 and row[1].startswith("K"))
+        raise RenderError(f"ffmpeg could not read {path.name}: {result.stderr.strip()[-2000:]}")
+    streams: dict[int, _Stream] = {}
+    for line in result.stdout.splitlines():
+        if line.startswith("#"):
+            header = _HEADER.match(line)
+            if header:
+                name, index, value = header.groups()
+                _read_header(streams.setdefault(int(index), _Stream()), name, value)
+        elif line.strip():
+            _read_packet(streams, line)
+    for index, pixel_format in _PIXEL_FORMAT.findall(result.stderr):
+        if int(index) in streams:
+            streams[int(index)].pixel_format = pixel_format
+    return _Media([streams[i] for i in sorted(streams)])
 
 
-def _ffprobe_json(path: Path, ffprobe: Path | None) -> dict[str, Any]:
-    command = [str(ffprobe_path(ffprobe)), "-v", "error", "-print_format", "json"]
-    command += ["-show_format", "-show_streams", str(path)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RenderError(f"ffprobe could not read {path.name}: {result.stderr.strip()[-2000:]}")
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
+def _read_header(stream: _Stream, name: str, value: str) -> None:
+    if name == "tb":
+        stream.time_base = Fraction(value.strip())
+    elif name == "media_type":
+        stream.kind = value.strip()
+    elif name == "codec_id":
+        stream.codec = value.strip()
+    elif name == "dimensions":
+        width, _, height = value.strip().partition("x")
+        stream.width, stream.height = int(width), int(height)
+    elif name == "sample_rate":
+        stream.sample_rate = int(value)
+    elif name == "channel_layout_name":
+        layout = value.strip()
+        counted = re.fullmatch(r"(\d+) channels.*", layout)
+        stream.channels = int(counted.group(1)) if counted else _LAYOUT_CHANNELS.get(layout)
 
 
-def _video_facts(stream: dict[str, Any]) -> StreamFacts:
-    rate = stream.get("avg_frame_rate") or stream.get("r_frame_rate") or "0/1"
-    numerator, _, denominator = rate.partition("/")
-    fps = int(numerator) / int(denominator) if denominator and int(denominator) else 0.0
-    return StreamFacts(
-        codec=stream.get("codec_name", "unknown"),
-        width=stream.get("width"),
-        height=stream.get("height"),
-        fps=round(fps, 3),
-    )
-
-
-def _audio_facts(stream: dict[str, Any]) -> StreamFacts:
-    return StreamFacts(
-        codec=stream.get("codec_name", "unknown"),
-        sample_rate=int(stream["sample_rate"]) if "sample_rate" in stream else None,
-        channels=stream.get("channels"),
-    )
+def _read_packet(streams: dict[int, _Stream], line: str) -> None:
+    """`stream, dts, pts, duration, size, crc[, F=flags][, side data]`; a key packet has
+    no `F=` field (the muxer writes the flags only when they differ from "key")."""
+    fields = [f.strip() for f in line.split(",")]
+    stream = streams.setdefault(int(fields[0]), _Stream())
+    pts, duration = int(fields[2]), int(fields[3])
+    stream.packets += 1
+    stream.first = pts if stream.first is None else min(stream.first, pts)
+    stream.end = max(stream.end, pts + duration)
+    if not any(f.startswith("F=") for f in fields[6:]):
+        stream.keyframes.append(pts)
 
 
 def audio_level(path: Path, ffmpeg: Path | None = None) -> AudioLevel:

@@ -104,7 +104,7 @@ def _link_fonts(faces: list[Face], fonts_dir: Path) -> None:
 
 
 def extract_stills(
-    video: Path, middles: list[float], size: FrameSize, ffmpeg_exe: Path, ffprobe: Path | None
+    video: Path, middles: list[float], size: FrameSize, ffmpeg_exe: Path
 ) -> list[Path]:
     """A JPEG from the middle of each scene, and a smaller copy of the first as thumbnail.
 
@@ -112,9 +112,9 @@ def extract_stills(
     frames per scene, whatever the video's length); the ones that are not middles are dropped.
     """
     keyframes = _decode_keyframes(video, ffmpeg_exe)
-    times = keyframe_times(video, ffprobe)
+    times = keyframe_times(video, ffmpeg_exe)
     if len(keyframes) != len(times):
-        raise RenderError(f"decoded {len(keyframes)} keyframes, ffprobe lists {len(times)}")
+        raise RenderError(f"decoded {len(keyframes)} keyframes, the packets list {len(times)}")
     frames = []
     for index, middle in enumerate(middles):
         nearest = min(range(len(times)), key=lambda k: abs(times[k] - middle))

@@ -24,15 +24,14 @@ def verify_render(
     script: Script,
     settings: ProjectSettings,
     ffmpeg: Path | None = None,
-    ffprobe: Path | None = None,
 ) -> list[str]:
     """Human-readable problems with the file on disk; an empty list means it is fine.
 
     The video file is probed again rather than trusting what the render recorded.
     """
     try:
-        facts = probe(rendered.video, ffprobe)
-        formats = pixel_formats(rendered.video, ffprobe)
+        facts = probe(rendered.video, ffmpeg)
+        formats = pixel_formats(rendered.video, ffmpeg)
     except RenderError as error:
         return [str(error)]
     problems: list[str] = []

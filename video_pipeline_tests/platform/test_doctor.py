@@ -19,7 +19,6 @@ CHECKS = {
     "dagster storage",
     "s3 bucket",
     "ffmpeg",
-    "ffprobe",
     "libass",
     "espeak-ng",
     "fonts",
