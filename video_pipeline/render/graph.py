@@ -70,6 +70,13 @@ class EncoderSettings:
     encode time. A fixed B-frame pattern (`b-adapt=0`), no scene-cut detection (every scene
     start is a forced keyframe) and no weighted prediction save about a fifth more. The fast
     AAC coder is four times faster than the default one.
+
+    Moving pictures (camera motion: every frame differs) are encoded with `moving_x264_params`
+    and without the still-image tuning: without B-frames x264 holds fewer frames in flight
+    (about 60 MB less at 1080x1920) and spends about a tenth less CPU, for about a tenth more
+    bytes at the same CRF. They also get `moving_threads` frame threads: `zoompan` keeps the
+    filter graph's thread busy, and one frame thread more than cores keeps both cores busy
+    while it works (about 5 % faster, 14 MB more).
     """
 
     preset: str = "veryfast"
@@ -77,7 +84,17 @@ class EncoderSettings:
     threads: int = 2
     lookahead_frames: int = 10
     x264_params: str = "me=dia:subme=1:mbtree=0:b-adapt=0:scenecut=0:weightp=0"
+    moving_x264_params: str = "bframes=0"
+    moving_threads: int = 3
     audio_bitrate_per_channel_kbps: int = 80
+
+    def x264(self, moving: bool) -> dict[str, str | int]:
+        """The x264 options of `build_command`'s output."""
+        params = f"rc-lookahead={self.lookahead_frames}:sync-lookahead=0:{self.x264_params}"
+        if moving:
+            params += f":{self.moving_x264_params}"
+            return {"threads": self.moving_threads, "x264-params": params}
+        return {"threads": self.threads, "tune": "stillimage", "x264-params": params}
 
 
 @dataclass(frozen=True)
@@ -168,20 +185,15 @@ def build_command(
         vcodec="libx264",
         preset=encoder.preset,
         crf=encoder.crf,
-        tune="stillimage",
         pix_fmt="yuv420p",
         r=FPS,
-        threads=encoder.threads,
         acodec="aac",
         aac_coder="fast",
         audio_bitrate=f"{encoder.audio_bitrate_per_channel_kbps * channels}k",
         ac=channels,
         ar=AUDIO_SAMPLE_RATE,
         movflags="+faststart",
-        **{
-            "x264-params": f"rc-lookahead={encoder.lookahead_frames}:sync-lookahead=0:"
-            + encoder.x264_params
-        },
+        **encoder.x264(moving=bool(plan.pictures.shots)),
         **(keyframes if plan.keyframes else {}),
     ).global_args("-hide_banner", "-nostdin", "-loglevel", "warning", "-nostats")
     args: list[str] = output.overwrite_output().compile(cmd=str(ffmpeg_exe))
