@@ -3,6 +3,7 @@ scene boundaries, and the video still checks out."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import ffmpeg
@@ -45,6 +46,17 @@ def _upper_halves(video: Path) -> np.ndarray:
     return np.frombuffer(out, dtype=np.uint8).reshape(-1, HEIGHT, WIDTH).astype(float)
 
 
+def _picture_types(video: Path) -> set[str]:
+    """The picture types (I, P, B) of the video's frames, as the decoder reports them."""
+    _, log = (
+        ffmpeg.input(str(video))
+        .video.filter("showinfo")
+        .output("-", format="null")
+        .run(cmd=str(ffmpeg_path()), capture_stdout=True, capture_stderr=True)
+    )
+    return set(re.findall(r" type:([IPB]) ", log.decode()))
+
+
 def _change(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a - b).mean())
 
@@ -63,6 +75,9 @@ def test_camera_moves_within_each_scene(motion: CameraMotion, tmp_path: Path) ->
         assert _change(moving_frames[first], moving_frames[last]) > 2.0
         if motion == "zoom":  # from the whole picture
             assert _change(moving_frames[first], still_frames[first]) < 1.0
+    # Moving pictures are encoded without B-frames (less memory and CPU); stills keep them.
+    assert _picture_types(moving.video) == {"I", "P"}
+    assert _picture_types(still.video) == {"I", "P", "B"}
 
 
 def test_crossfade_blends_one_scene_into_the_next(tmp_path: Path) -> None:
