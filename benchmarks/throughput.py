@@ -5,6 +5,7 @@ default (in-process executor), then in Celery mode with two workers on this mach
     .venv/bin/python benchmarks/throughput.py                    # both modes, 50 projects
     .venv/bin/python benchmarks/throughput.py --projects 10 --modes in_process
     .venv/bin/python benchmarks/throughput.py --json out.json
+    .venv/bin/python benchmarks/throughput.py --one-by-one 12   # idle latency, see below
 
 Per mode: projects per hour, insert→queued, insert→start and insert→done p50/p95 (queued:
 the run's creation in Dagster's queue; start: the run's start time; insert: the row's
@@ -13,6 +14,12 @@ by the cores), orchestration overhead per project (its
 insert→done minus its steps' time), and how busy the cores were during the batch (from
 /proc/stat: the whole machine, so other users' load counts too; the load before the batch
 is printed). Each mode gets fresh databases on one embedded Postgres + S3.
+
+`--one-by-one N` measures instead the latency of an idle platform (in-process): N projects,
+each inserted at a random moment of the sensor daemon's 5 s loop after the previous one is
+done; insert→queued and insert→start at p50/p95, with the intake tick listening for new
+projects (the default) and, in the same run, without (`VIDEO_PIPELINE_INTAKE_WAIT_SECONDS=0`,
+the baseline).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -167,11 +175,42 @@ def measure(stack: dict[str, str], mode: str, projects: int) -> dict[str, Any]:
     }
 
 
+def measure_one_by_one(stack: dict[str, str], listen: bool, projects: int) -> dict[str, Any]:
+    """`listen`: the intake's default; otherwise its idle ticks do not listen (the baseline)."""
+    extra = {"VIDEO_PIPELINE_EXECUTOR": "in_process"}
+    if not listen:
+        extra["VIDEO_PIPELINE_INTAKE_WAIT_SECONDS"] = "0"
+    name = "bench_idle_listening" if listen else "bench_idle_baseline"
+    with deployment(stack, name, extra) as cluster:
+        cluster.start_daemon()
+        engine = sa.create_engine(cluster.env["DATABASE_URL"])
+        time.sleep(20)  # daemon and code server up before the clock starts
+        committed: dict[str, float] = {}
+        for _ in range(projects):
+            time.sleep(random.uniform(0, 5))  # anywhere in the sensor daemon's loop
+            committed |= insert_burst(engine, 1)
+            wait_for(engine, list(committed)[-1:], timeout=600)
+        facts = run_facts(cluster)
+        engine.dispose()
+    to_queued = [facts[pid]["queued"] - at for pid, at in committed.items()]
+    to_start = [facts[pid]["start"] - at for pid, at in committed.items()]
+    return {
+        "intake_listens": listen,
+        "projects": projects,
+        "insert_to_queued_p50_s": round(percentile(to_queued, 0.5), 2),
+        "insert_to_queued_p95_s": round(percentile(to_queued, 0.95), 2),
+        "insert_to_start_p50_s": round(percentile(to_start, 0.5), 2),
+        "insert_to_start_p95_s": round(percentile(to_start, 0.95), 2),
+        "insert_to_start_s": sorted(round(t, 2) for t in to_start),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--projects", type=int, default=50)
     parser.add_argument("--modes", default="in_process,celery")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--one-by-one", type=int, metavar="N", help="idle latency instead")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="vp-bench-"))
@@ -181,8 +220,12 @@ def main() -> None:
     stack["VIDEO_PIPELINE_WORK_DIR"] = str(data_dir / "work")
     results = []
     try:
-        for mode in args.modes.split(","):
-            result = measure(stack, mode, args.projects)
+        if args.one_by_one:
+            runs = [(measure_one_by_one, listen) for listen in (False, True)]
+        else:
+            runs = [(measure, mode) for mode in args.modes.split(",")]
+        for function, variant in runs:
+            result = function(stack, variant, args.one_by_one or args.projects)
             print(json.dumps(result), flush=True)
             results.append(result)
     finally:

@@ -30,7 +30,12 @@ from video_pipeline.platform_config import PlatformConfig
 from video_pipeline.queues import run_tags
 from video_pipeline.resources import DatabaseResource
 from video_pipeline.storage.ledger import Ledger, mark_queued
-from video_pipeline.storage.partitions import awaiting_partition, confirm_partitions
+from video_pipeline.storage.partitions import (
+    IntakeCandidate,
+    awaiting_partition,
+    confirm_partitions,
+    wait_for_intake,
+)
 from video_pipeline.storage.projects import (
     approved_resumptions,
     failed_retryable_projects,
@@ -50,7 +55,7 @@ make_video = define_asset_job(
 
 @sensor(
     job=make_video,
-    minimum_interval_seconds=2,
+    minimum_interval_seconds=1,
     default_status=DefaultSensorStatus.RUNNING,
     description="Gives each new project row a partition and one run (run_key = project id).",
 )
@@ -66,12 +71,15 @@ def project_intake(
     repeated, and the run key makes a repeated request a no-op: one run per project.
     Each tick reads O(new) rows through a partial index, never Dagster's partition list.
     A project over its owner's quota waits in `deferred` instead.
+
+    Dagster starts a tick every 5 s at most, whatever the interval says, so an idle tick
+    listens for a project's commit (`VIDEO_PIPELINE_INTAKE_WAIT_SECONDS`) and takes it at
+    once; the run is requested within a fraction of a second of the commit.
     """
     confirm_partitions(db.engine, json.loads(context.cursor or "[]"))
-    waiting = [c.project_id for c in awaiting_partition(db.engine)]
-    admitted = set(admit_within_quotas(db.engine, platform.quota_defaults(), waiting))
-    # Read again: a deferred project the quota now admits is waiting again too.
-    candidates = [c for c in awaiting_partition(db.engine) if c.project_id in admitted]
+    candidates = _admitted(db, platform)
+    if not candidates and wait_for_intake(db.engine, platform.intake_wait_seconds):
+        candidates = _admitted(db, platform)
     if not candidates:
         return SensorResult(skip_reason="no new projects", cursor="[]")
     new_ids = [c.project_id for c in candidates]
@@ -88,6 +96,14 @@ def project_intake(
         dynamic_partitions_requests=[projects_partitions.build_add_request(new_ids)],
         cursor=json.dumps(new_ids),
     )
+
+
+def _admitted(db: DatabaseResource, platform: PlatformConfig) -> list[IntakeCandidate]:
+    """Projects awaiting a partition that their owners' quotas admit now."""
+    waiting = [c.project_id for c in awaiting_partition(db.engine)]
+    admitted = set(admit_within_quotas(db.engine, platform.quota_defaults(), waiting))
+    # Read again: a deferred project the quota now admits is waiting again too.
+    return [c for c in awaiting_partition(db.engine) if c.project_id in admitted]
 
 
 def downstream_of(context: SensorEvaluationContext, stage: str) -> list[AssetKey]:

@@ -43,6 +43,14 @@ class PlatformSettings(Config):
     metrics_port: int = setting(
         "VIDEO_PIPELINE_METRICS_PORT", 9100, "port of `video-pipeline serve`", gt=0, lt=65536
     )
+    intake_wait_seconds: float = setting(
+        "VIDEO_PIPELINE_INTAKE_WAIT_SECONDS",
+        3.5,
+        "how long an idle intake tick listens for a new project before it ends (Dagster starts "
+        "a tick every 5 s at most; 0: no listening)",
+        ge=0,
+        lt=60,
+    )
     quotas: QuotaLimits = setting(
         "VIDEO_PIPELINE_QUOTAS",
         QuotaLimits,

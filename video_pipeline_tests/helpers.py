@@ -57,7 +57,11 @@ def tick_intake(defs: Any, instance: Any, database_url: str) -> list[RunRequest]
     key = (id(instance), database_url)
     context = build_sensor_context(
         instance=instance,
-        resources={"db": DatabaseResource(url=database_url), "platform": PlatformConfig()},
+        # Callers tick after their own writes: an idle tick need not listen for more.
+        resources={
+            "db": DatabaseResource(url=database_url),
+            "platform": PlatformConfig(intake_wait_seconds=0),
+        },
         cursor=_intake_cursors.get(key),
     )
     result = sensor(context)

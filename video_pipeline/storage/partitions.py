@@ -8,6 +8,8 @@ partial index holds exactly those rows. Every query here touches O(rows it retur
 
 from __future__ import annotations
 
+import select
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -61,6 +63,36 @@ def awaiting_partition(engine: sa.Engine, limit: int = 500) -> list[IntakeCandid
     with engine.connect() as conn:
         rows = conn.execute(intake_query(limit)).all()
     return [IntakeCandidate(str(r[0]), r[1], r[2], r[3]) for r in rows]
+
+
+INTAKE_CHANNEL = "video_pipeline_intake"
+"""Notified, at commit, when a row starts awaiting a partition (migration 0010's trigger)."""
+
+
+def wait_for_intake(engine: sa.Engine, seconds: float) -> bool:
+    """Listen for up to `seconds` until some project awaits a partition; whether one does.
+
+    A dedicated connection listens (LISTEN state must not go back into the pool). The rows
+    are read once after LISTEN, so a commit just before it is not missed, and again after
+    each notification.
+    """
+    deadline = time.monotonic() + seconds
+    connection = engine.raw_connection()
+    listener: Any = connection.driver_connection  # psycopg2's connection
+    connection.detach()
+    try:
+        listener.autocommit = True
+        with listener.cursor() as cursor:
+            cursor.execute(f"LISTEN {INTAKE_CHANNEL}")
+        while not awaiting_partition(engine, limit=1):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([listener], [], [], left)[0]:
+                return False
+            listener.poll()
+            listener.notifies.clear()
+        return True
+    finally:
+        connection.close()
 
 
 def confirm_partitions(engine: sa.Engine, project_ids: Sequence[str]) -> None:

@@ -90,7 +90,9 @@ def test_intake_tick_reads_only_new_rows_among_a_million(million_url: str, insta
     from video_pipeline.definitions import defs
 
     sensor = defs().resolve_sensor_def("project_intake")
-    resources = {"db": DatabaseResource(url=million_url), "platform": PlatformConfig()}
+    # The idle tick's listening is waiting, not reading: the plans are the bound here.
+    platform = PlatformConfig(intake_wait_seconds=0)
+    resources = {"db": DatabaseResource(url=million_url), "platform": platform}
     first = sensor(build_sensor_context(instance=instance, resources=resources))
     assert isinstance(first, SensorResult)
     requests = first.run_requests or []
