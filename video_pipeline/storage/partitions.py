@@ -76,6 +76,8 @@ def wait_for_intake(engine: sa.Engine, seconds: float) -> bool:
     are read once after LISTEN, so a commit just before it is not missed, and again after
     each notification.
     """
+    if seconds <= 0:
+        return False
     deadline = time.monotonic() + seconds
     connection = engine.raw_connection()
     listener: Any = connection.driver_connection  # psycopg2's connection
