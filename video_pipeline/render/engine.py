@@ -37,7 +37,7 @@ from video_pipeline.render.graph import (
 )
 from video_pipeline.render.length import LengthFit, SceneSpeech, fit_length
 from video_pipeline.render.narration import assemble_narration
-from video_pipeline.render.probe import probe
+from video_pipeline.render.probe import inspect_media
 from video_pipeline.render.review import CaptionReach
 from video_pipeline.render.sound import loudness_gain, retimed, scene_frames, speak_scenes
 from video_pipeline.render.stills import caption_reach, draw_captions, draw_stills, extract_stills
@@ -239,6 +239,7 @@ def _plan(job: _Job, sound: _Sound, stills: list[str], settings: ProjectSettings
 
 def _result(job: _Job, plan: RenderPlan, sound: _Sound, encode_seconds: float) -> RenderedVideo:
     video = job.workdir / plan.output
+    media = inspect_media(video, job.ffmpeg_exe)
     spans = sound.spans
     total_seconds = plan.total_frames / FPS
     return RenderedVideo(
@@ -247,8 +248,10 @@ def _result(job: _Job, plan: RenderPlan, sound: _Sound, encode_seconds: float) -
         srt=write_srt(sound.captions, job.workdir / "captions.srt"),
         vtt=write_vtt(sound.captions, job.workdir / "captions.vtt"),
         ass=job.workdir / SUBTITLES,
-        scene_frames=extract_stills(video, [_middle(s) for s in spans], job.size, job.ffmpeg_exe),
-        probe=probe(video, job.ffmpeg_exe),
+        scene_frames=extract_stills(
+            video, [_middle(s) for s in spans], media.keyframe_times, job.size, job.ffmpeg_exe
+        ),
+        probe=media.facts,
         width=job.size.width,
         height=job.size.height,
         narration_seconds=total_seconds,

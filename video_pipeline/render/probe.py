@@ -28,27 +28,17 @@ class AudioLevel:
 
 
 def probe(path: Path, ffmpeg: Path | None = None) -> ProbeFacts:
-    media = _inspect(path, ffmpeg)
-    duration = media.duration_seconds
-    size = path.stat().st_size
-    return ProbeFacts(
-        duration_seconds=duration,
-        size_bytes=size,
-        bit_rate=int(size * 8 / duration) if duration > 0 else 0,
-        video=[s.facts for s in media.streams if s.kind == "video"],
-        audio=[s.facts for s in media.streams if s.kind == "audio"],
-    )
+    return inspect_media(path, ffmpeg).facts
 
 
 def pixel_formats(path: Path, ffmpeg: Path | None = None) -> list[str]:
     """Pixel format of each video stream (ProbeFacts has no field for it)."""
-    return [s.pixel_format for s in _inspect(path, ffmpeg).streams if s.kind == "video"]
+    return inspect_media(path, ffmpeg).pixel_formats
 
 
 def keyframe_times(path: Path, ffmpeg: Path | None = None) -> list[float]:
     """Presentation times of the first video stream's keyframes, read from packets (no decoding)."""
-    video = [s for s in _inspect(path, ffmpeg).streams if s.kind == "video"]
-    return sorted(video[0].keyframe_times) if video else []
+    return inspect_media(path, ffmpeg).keyframe_times
 
 
 @dataclass
@@ -96,8 +86,11 @@ class _Stream:
 
 
 @dataclass(frozen=True)
-class _Media:
+class Media:
+    """What one reading of a file tells: callers that need several facts read it once."""
+
     streams: list[_Stream]
+    size_bytes: int
 
     @property
     def duration_seconds(self) -> float:
@@ -105,6 +98,26 @@ class _Media:
             return 0.0
         start = min(s.start_seconds for s in self.streams)
         return round(max(s.end_seconds for s in self.streams) - start, 6)
+
+    @property
+    def facts(self) -> ProbeFacts:
+        duration = self.duration_seconds
+        return ProbeFacts(
+            duration_seconds=duration,
+            size_bytes=self.size_bytes,
+            bit_rate=int(self.size_bytes * 8 / duration) if duration > 0 else 0,
+            video=[s.facts for s in self.streams if s.kind == "video"],
+            audio=[s.facts for s in self.streams if s.kind == "audio"],
+        )
+
+    @property
+    def pixel_formats(self) -> list[str]:
+        return [s.pixel_format for s in self.streams if s.kind == "video"]
+
+    @property
+    def keyframe_times(self) -> list[float]:
+        video = [s for s in self.streams if s.kind == "video"]
+        return sorted(video[0].keyframe_times) if video else []
 
 
 # Channel counts of the layouts ffmpeg names (libavutil/channel_layout.c).
@@ -114,7 +127,7 @@ _HEADER = re.compile(r"^#(\w+) (\d+): (.*)$")
 _PIXEL_FORMAT = re.compile(r"Stream #0:(\d+)\S*: Video: [^,]+, (\w+)")
 
 
-def _inspect(path: Path, ffmpeg: Path | None) -> _Media:
+def inspect_media(path: Path, ffmpeg: Path | None = None) -> Media:
     """Every packet of every stream, copied to ffmpeg's `framecrc` listing: no decoding.
 
     ffmpeg itself does what ffprobe would (the image ships one media binary): the listing
@@ -138,7 +151,7 @@ def _inspect(path: Path, ffmpeg: Path | None) -> _Media:
     for index, pixel_format in _PIXEL_FORMAT.findall(result.stderr):
         if int(index) in streams:
             streams[int(index)].pixel_format = pixel_format
-    return _Media([streams[i] for i in sorted(streams)])
+    return Media([streams[i] for i in sorted(streams)], path.stat().st_size)
 
 
 def _read_header(stream: _Stream, name: str, value: str) -> None:

@@ -23,7 +23,6 @@ from video_pipeline.render.graph import (
     canvas_script,
     caption_images_command,
 )
-from video_pipeline.render.probe import keyframe_times
 from video_pipeline.render.review import CaptionReach
 from video_pipeline.render.sound import copy_if_elsewhere
 from video_pipeline.render.tracks import CaptionLayer, caption_layer
@@ -104,15 +103,15 @@ def _link_fonts(faces: list[Face], fonts_dir: Path) -> None:
 
 
 def extract_stills(
-    video: Path, middles: list[float], size: FrameSize, ffmpeg_exe: Path
+    video: Path, middles: list[float], times: list[float], size: FrameSize, ffmpeg_exe: Path
 ) -> list[Path]:
-    """A JPEG from the middle of each scene, and a smaller copy of the first as thumbnail.
+    """A JPEG from the middle of each scene, and a smaller copy of the first as thumbnail;
+    `times` are the video's keyframe times, read from its packets.
 
     Scene middles are forced keyframes, so only keyframes are decoded (one decoder, a few
     frames per scene, whatever the video's length); the ones that are not middles are dropped.
     """
     keyframes = _decode_keyframes(video, ffmpeg_exe)
-    times = keyframe_times(video, ffmpeg_exe)
     if len(keyframes) != len(times):
         raise RenderError(f"decoded {len(keyframes)} keyframes, the packets list {len(times)}")
     frames = []

@@ -11,7 +11,7 @@ from video_pipeline.render.binaries import ffmpeg_path
 from video_pipeline.render.engine import RenderedVideo
 from video_pipeline.render.errors import RenderError
 from video_pipeline.render.length import length_problem
-from video_pipeline.render.probe import audio_level, pixel_formats, probe
+from video_pipeline.render.probe import audio_level, inspect_media
 from video_pipeline.render.review import ReviewInput, review
 
 DURATION_TOLERANCE_SECONDS = 0.5
@@ -30,8 +30,8 @@ def verify_render(
     The video file is probed again rather than trusting what the render recorded.
     """
     try:
-        facts = probe(rendered.video, ffmpeg)
-        formats = pixel_formats(rendered.video, ffmpeg)
+        media = inspect_media(rendered.video, ffmpeg)
+        facts, formats = media.facts, media.pixel_formats
     except RenderError as error:
         return [str(error)]
     problems: list[str] = []
