@@ -1,6 +1,7 @@
 """Cancel that cancels: a requested cancel ends the project's runs, and a run that ends
 canceled (the UI's Terminate, `dagster run terminate`) ends its project `canceled`."""
 
+import sqlalchemy as sa
 from dagster import (
     DagsterInstance,
     DagsterRunStatus,
@@ -16,7 +17,7 @@ from dagster import (
 from video_pipeline.automation import close_project
 from video_pipeline.deletion import BUSY_RUNS
 from video_pipeline.resources import DatabaseResource
-from video_pipeline.storage.cancel import mark_canceled, pending_cancels
+from video_pipeline.storage.cancel import CancelRequest, mark_canceled, pending_cancels
 
 RUNNING_RUNS = [status for status in BUSY_RUNS if status is not DagsterRunStatus.CANCELING]
 
@@ -32,6 +33,15 @@ def stop_runs(instance: DagsterInstance, project_id: str) -> list[str]:
     return [run.run_id for run in runs]
 
 
+def carry_out(engine: sa.Engine, instance: DagsterInstance, request: CancelRequest) -> list[str]:
+    """Mark the project canceled, then stop its runs; the runs stopped. Idempotent, so the
+    sensor and `project cancel` may both carry out one request."""
+    # The status first: a stage that reaches the ledger before the interrupt does is
+    # refused, so nothing after the request is recorded as done.
+    mark_canceled(engine, request)
+    return stop_runs(instance, request.project_id)
+
+
 @sensor(
     minimum_interval_seconds=2,
     default_status=DefaultSensorStatus.RUNNING,
@@ -42,10 +52,7 @@ def stop_runs(instance: DagsterInstance, project_id: str) -> list[str]:
 def project_cancel_requests(context: SensorEvaluationContext, db: DatabaseResource) -> SkipReason:
     requests = pending_cancels(db.engine)
     for request in requests:
-        # The status first: a stage that reaches the ledger before the interrupt does is
-        # refused, so nothing after the request is recorded as done.
-        mark_canceled(db.engine, request)
-        runs = stop_runs(context.instance, request.project_id)
+        runs = carry_out(db.engine, context.instance, request)
         context.log.info(
             f"project {request.project_id} {request.detail}; runs stopped: "
             + (", ".join(runs) if runs else "none")

@@ -433,27 +433,42 @@ def project_cancel(
         float, typer.Option(help="Seconds to wait for the project to be canceled; 0: don't.")
     ] = 30.0,
 ) -> None:
-    """Stop a project: the daemon's sensor ends its run and marks it canceled."""
+    """Stop a project: mark it canceled and end its runs (through the Dagster instance in
+    DAGSTER_HOME; without one, the daemon's `project_cancel_requests` sensor does it)."""
     import getpass
     import time
 
     from video_pipeline.storage.cancel import CancelRefused, request_cancel
+    from video_pipeline.storage.ledger import TERMINAL
     from video_pipeline.storage.projects import is_project_id, project_overview
 
     if not is_project_id(project_id):
         raise _fail(f"'{project_id}' is not a project id")
     engine = _engine(load_settings())
     try:
-        status = request_cancel(engine, project_id, by or f"cli:{getpass.getuser()}")
+        status, request = request_cancel(engine, project_id, by or f"cli:{getpass.getuser()}")
     except CancelRefused as exc:
         raise _fail(str(exc)) from exc
     typer.echo(f"cancel requested for project {project_id} ({status})")
+    if os.environ.get("DAGSTER_HOME"):
+        from dagster import DagsterInstance
+
+        from video_pipeline.cancellation import carry_out
+
+        with DagsterInstance.get() as instance:
+            runs = carry_out(engine, instance, request)
+        typer.echo("runs stopped: " + (", ".join(runs) if runs else "none"))
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         overview = project_overview(engine, project_id)
         if overview is not None and overview["status"] == "canceled":
             typer.echo(f"canceled: {overview['status_detail']}")
             return
+        if overview is not None and overview["status"] in TERMINAL:
+            raise _fail(
+                f"the project ended '{overview['status']}' before the cancel took effect: "
+                f"{overview['status_detail']}"
+            )
         time.sleep(0.5)
     if wait:
         raise _fail(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import threading
@@ -17,6 +18,18 @@ StartCallback = Callable[[subprocess.Popen[str]], None]
 """Called once with the running ffmpeg process, e.g. to kill it from elsewhere."""
 
 STDERR_TAIL_LINES = 25
+
+ENCODER_NICENESS = 10
+"""The long encode runs below normal CPU priority: on a shared host the daemon, the code
+server and the web UI stay responsive (sensors tick, cancels land) while it uses every
+core; with nothing else to run it is as fast."""
+
+
+def _niced(command: list[str]) -> list[str]:
+    """`command` started through coreutils' `nice` where there is one (it execs, so the pid
+    is ffmpeg's)."""
+    nice = shutil.which("nice")
+    return [nice, "-n", str(ENCODER_NICENESS), *command] if nice else command
 
 
 def run_ffmpeg(
@@ -36,7 +49,7 @@ def run_ffmpeg(
     started = time.monotonic()
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(
-            [command[0], "-progress", "pipe:1", *command[1:]],
+            _niced([command[0], "-progress", "pipe:1", *command[1:]]),
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

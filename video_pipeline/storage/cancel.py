@@ -1,9 +1,9 @@
 """Cancel requests: the contract way to stop a project.
 
 `project cancel` or another service sets `projects.cancel_requested_at` (and who asked in
-`cancel_requested_by`); the `project_cancel_requests` sensor ends the project's runs and
-moves it to `canceled`. A request on a project that already ended does nothing, and a rerun
-clears it.
+`cancel_requested_by`); the `project_cancel_requests` sensor (or `project cancel` itself,
+where it reaches the Dagster instance) ends the project's runs and moves it to `canceled`.
+A request on a project that already ended does nothing, and a rerun clears it.
 """
 
 from __future__ import annotations
@@ -39,17 +39,19 @@ class CancelRequest:
         return f"canceled by {self.requested_by} at {self.requested_at:%Y-%m-%d %H:%M:%S %Z}"
 
 
-def request_cancel(engine: sa.Engine, project_id: str, requested_by: str) -> str:
-    """Record a cancel request; the project's status at that moment."""
+def request_cancel(
+    engine: sa.Engine, project_id: str, requested_by: str
+) -> tuple[str, CancelRequest]:
+    """Record a cancel request; the project's status at that moment, and the request."""
     with engine.begin() as conn:
-        status = conn.execute(
+        row = conn.execute(
             sa.update(projects)
             .where(projects.c.id == project_id, projects.c.status.in_(sorted(CANCELABLE)))
             .values(cancel_requested_at=sa.func.now(), cancel_requested_by=requested_by)
-            .returning(projects.c.status)
-        ).scalar_one_or_none()
-        if status is not None:
-            return str(status)
+            .returning(projects.c.status, projects.c.cancel_requested_at)
+        ).one_or_none()
+        if row is not None:
+            return str(row.status), CancelRequest(project_id, requested_by, row.cancel_requested_at)
         current = conn.execute(
             sa.select(projects.c.status).where(projects.c.id == project_id)
         ).scalar_one_or_none()

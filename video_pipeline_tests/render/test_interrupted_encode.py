@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from video_pipeline.providers.offline.images import TitleCardImages
 from video_pipeline.providers.offline.speech import EspeakSpeech
 from video_pipeline.render import RenderError, render_video
+from video_pipeline.render.encode import ENCODER_NICENESS
 from video_pipeline_tests.render.conftest import make_script, settings_for
 
 SCRIPT = make_script(
@@ -60,6 +64,31 @@ def test_cancel_event_stops_the_encode(
             on_progress=lambda fraction, speed: cancel.set(),
             cancel=cancel,
         )
+
+
+def test_the_encoder_runs_below_normal_priority(
+    speech: EspeakSpeech, images: TitleCardImages, tmp_path: Path
+) -> None:
+    """The pid the render holds (to kill it on cancel) is ffmpeg's, and it yields the CPU to
+    the control plane."""
+    cancel = threading.Event()
+    seen: list[tuple[int, str]] = []
+
+    def inspect(process: subprocess.Popen[str]) -> None:
+        deadline = time.monotonic() + 10
+        program = Path(os.readlink(f"/proc/{process.pid}/exe")).name
+        while program == "nice" and time.monotonic() < deadline:  # until nice exec's ffmpeg
+            time.sleep(0.01)
+            program = Path(os.readlink(f"/proc/{process.pid}/exe")).name
+        seen.append((psutil.Process(process.pid).nice(), program))
+        cancel.set()
+
+    with pytest.raises(RenderError, match="ffmpeg was cancelled"):
+        render_video(SCRIPT, SETTINGS, speech, images, tmp_path, on_start=inspect, cancel=cancel)
+    assert len(seen) == 1
+    niceness, program = seen[0]
+    assert niceness == psutil.Process().nice() + ENCODER_NICENESS
+    assert "ffmpeg" in program
 
 
 def test_progress_is_reported_up_to_done(
