@@ -24,7 +24,7 @@ def insert_project_sql(
     owner: str,
     title: str,
     brief: str,
-    settings: dict[str, Any] | None = None,
+    settings: Any = None,
     sources: list[dict[str, Any]] | None = None,
 ) -> str:
     """Plain SQL, as any client of the public schema would write it."""
@@ -33,7 +33,12 @@ def insert_project_sql(
             "INSERT INTO projects (owner_id, title, brief, settings) "
             "VALUES (:owner, :title, :brief, CAST(:settings AS jsonb)) RETURNING id"
         ),
-        {"owner": owner, "title": title, "brief": brief, "settings": json.dumps(settings or {})},
+        {
+            "owner": owner,
+            "title": title,
+            "brief": brief,
+            "settings": json.dumps({} if settings is None else settings),
+        },
     ).scalar_one()
     for source in sources or []:
         conn.execute(

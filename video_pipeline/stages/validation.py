@@ -62,7 +62,9 @@ class RawProject(BaseModel):
     owner_id: str
     title: str
     brief: str
-    settings: dict[str, Any] = {}
+    # Any JSON value, as another service may store it: a wrong shape is one of the problems
+    # `intake_problems` lists, not a validation error of its own.
+    settings: Any = None
     sources: list[RawSource] = []
 
 
@@ -91,7 +93,14 @@ def describe(source: RawSource | SourceInput) -> str:
     return f"source {source.id} ({source.kind} {shown!r})"
 
 
-def _settings_problems(raw: dict[str, Any]) -> tuple[ProjectSettings | None, list[str]]:
+def _settings_problems(raw: Any) -> tuple[ProjectSettings | None, list[str]]:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        return None, [
+            "settings must be a JSON object of named settings, such as "
+            f'{{"duration_seconds": 30}}; got {_json_kind(raw)}'
+        ]
     try:
         return ProjectSettings.model_validate(raw), []
     except ValidationError as exc:
@@ -100,6 +109,16 @@ def _settings_problems(raw: dict[str, Any]) -> tuple[ProjectSettings | None, lis
             + (f" (got {err['input']!r})" if _short(err.get("input")) else "")
             for err in exc.errors()
         ]
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true or false"
+    return "a number"
 
 
 def _short(value: Any) -> bool:

@@ -81,7 +81,7 @@ def load_project(engine: sa.Engine, project_id: str) -> Project:
             owner_id=row.owner_id,
             title=row.title,
             brief=row.brief,
-            settings=row.settings or {},
+            settings=row.settings,
             sources=[
                 RawSource(id=s.id, role=s.role, kind=s.kind, uri=s.uri, content=s.content)
                 for s in source_rows

@@ -54,7 +54,7 @@ class Case:
     sources: list[dict[str, Any]] = field(default_factory=list)
     title: str = "Hostile input"
     brief: str = "A short video about honeybees."
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: Any = field(default_factory=dict)  # any JSON, as another service may store
     status: str = "failed"
     loopback: bool = True
     sources_only: bool = False  # a case within the limits: the sources stage succeeds
@@ -296,6 +296,21 @@ def build_cases(uploads: Path, outside: Path, redirector: str) -> list[Case]:
             ["'tlh' is not supported; use one of", "en, eo"],
             good,
             settings={"language": "tlh"},
+        ),
+        Case(
+            "settings-array",
+            [
+                'settings must be a JSON object of named settings, such as {"duration_seconds"',
+                "got an array",
+            ],
+            good,
+            settings=[30, "1080p"],
+        ),
+        Case(
+            "settings-string",
+            ["settings must be a JSON object", "got a string"],
+            good,
+            settings="fast",
         ),
         # --- roles, kinds, an empty project
         Case(
