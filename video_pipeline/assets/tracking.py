@@ -23,7 +23,7 @@ from video_pipeline.render.errors import RenderError
 from video_pipeline.resources import ProvidersResource, StageLimitsResource
 from video_pipeline.storage.cancel import CANCELABLE
 from video_pipeline.storage.ledger import Ledger, StageState
-from video_pipeline.storage.projects import load_project
+from video_pipeline.storage.projects import is_project_id, load_project, project_exists
 
 
 def _last_attempt(context: AssetExecutionContext) -> bool:
@@ -95,11 +95,24 @@ def tracked_stage(
     the project `canceled`, and a stage past its time limit ends it `failed`; neither is
     retried.
     """
+    if not is_project_id(context.partition_key):
+        # A partition added by hand in the UI: no row of ours can carry the refusal.
+        raise Failure(
+            description=f"{stage}: partition {context.partition_key!r} is not a project id; "
+            "the intake sensor adds one partition per row of the projects table (a UUID): "
+            "delete this partition",
+            allow_retries=False,
+        )
     ledger = stage_ledger(context, engine)
     if not ledger.move("running", f"{stage}: running", stage=stage, stage_state="running"):
         raise Failure(
-            description=f"{stage}: not started: this run no longer holds the project "
-            "(it already stopped it, or a newer run took over)",
+            description=f"{stage}: not started: "
+            + (
+                "this run no longer holds the project (it already stopped it, or a newer run "
+                "took over)"
+                if project_exists(engine, ledger.project_id)
+                else f"project {ledger.project_id} does not exist (it was deleted)"
+            ),
             allow_retries=False,
         )
     seconds = limits.seconds(stage)

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from video_pipeline.models import ProjectStatus
 from video_pipeline.storage.events import record_event, stage_of
-from video_pipeline.storage.tables import project_events, projects, stage_states
+from video_pipeline.storage.tables import is_project_id, project_events, projects, stage_states
 
 StageState = Literal[
     "running",
@@ -151,7 +151,10 @@ class Ledger:
         return True
 
     def _locked(self, conn: sa.Connection) -> Any:
-        """The project's status and holding run, locked until the transaction ends."""
+        """The project's status and holding run, locked until the transaction ends; None
+        when there is no such project (a partition key that is not a project id included)."""
+        if not is_project_id(self.project_id):
+            return None
         return conn.execute(
             sa.select(projects.c.status, projects.c.run_id)
             .where(projects.c.id == self.project_id)

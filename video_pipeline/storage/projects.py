@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +11,13 @@ from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import Project, ProjectSettings, SourceInput
 from video_pipeline.stages.validation import RawProject, RawSource, loaded_project
 from video_pipeline.storage.ledger import Ledger, StageState
-from video_pipeline.storage.tables import project_sources, projects, renders, stage_states
+from video_pipeline.storage.tables import (
+    is_project_id,
+    project_sources,
+    projects,
+    renders,
+    stage_states,
+)
 
 
 def create_project(
@@ -53,12 +58,11 @@ def create_project(
     return str(project_id)
 
 
-def is_project_id(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
+def project_exists(engine: sa.Engine, project_id: str) -> bool:
+    if not is_project_id(project_id):
         return False
-    return True
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.exists().where(projects.c.id == project_id))).scalar_one()
 
 
 def load_project(engine: sa.Engine, project_id: str) -> Project:

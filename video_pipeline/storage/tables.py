@@ -6,6 +6,8 @@ Alembic migrations create these tables; this module is what the code queries aga
 
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 from pgvector.sqlalchemy import Vector
 from sqlalchemy.dialects.postgresql import JSONB, REGCONFIG, TSVECTOR, UUID
@@ -26,6 +28,15 @@ def _project_ref(primary_key: bool = False) -> sa.Column[str]:
 
 def _timestamp(name: str) -> sa.Column[object]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
+
+
+def is_project_id(value: str) -> bool:
+    """Whether `value` can name a row of `projects` (its id is a UUID)."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 projects = sa.Table(

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from dagster import DagsterEventType, build_run_status_sensor_context
 
+from video_pipeline.resources import DatabaseResource
 from video_pipeline_tests.helpers import project_row, stopped_project
 from video_pipeline_tests.pipeline.test_end_to_end import demo_sources, launch
 
@@ -123,3 +125,42 @@ def test_invalid_settings_written_by_another_service_fail_clearly(
     assert "(2) setting duration_seconds: Input should be greater than or equal to 5" in (
         row.status_detail
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("not-a-project", "partition 'not-a-project' is not a project id"),
+        ("1c0e7a52-6a84-4a5e-9d0b-0000000000aa", "does not exist (it was deleted)"),
+    ],
+    ids=["not-a-uuid", "deleted"],
+)
+def test_a_partition_added_by_hand_fails_clearly_and_closes_nothing(
+    stack: dict[str, str], engine: sa.Engine, defs: Any, instance: Any, key: str, expected: str
+) -> None:
+    """Someone adds a partition in the UI and materializes it: the run fails once, saying
+    why, and the run-failure sensor that closes projects leaves every row alone."""
+    instance.add_dynamic_partitions("projects", [key])
+    with engine.connect() as conn:
+        events_before = conn.execute(sa.text("SELECT count(*) FROM project_events")).scalar_one()
+
+    result = defs.resolve_job_def("make_video").execute_in_process(
+        partition_key=key, instance=instance, raise_on_error=False
+    )
+
+    assert not result.success
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert [e.step_key for e in failures] == ["sources"]
+    assert expected in failures[0].event_specific_data.error.message
+    failed = instance.all_logs(result.run_id, of_type=DagsterEventType.RUN_FAILURE)
+    context = build_run_status_sensor_context(
+        sensor_name="project_run_failed",
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=failed[0].dagster_event,
+        resources={"db": DatabaseResource(url=stack["DATABASE_URL"])},
+    )
+    defs.resolve_sensor_def("project_run_failed")(context)
+    with engine.connect() as conn:
+        events_after = conn.execute(sa.text("SELECT count(*) FROM project_events")).scalar_one()
+    assert events_after == events_before
