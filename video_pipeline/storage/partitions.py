@@ -160,7 +160,9 @@ def request_rerun(engine: sa.Engine, project_id: str) -> int:
         "new",
         f"rerun {reruns} requested",
         only_from=frozenset({row.status}),
-        columns={"reruns": reruns, "partition_added_at": None, **CLEARED},
+        # No run holds the project until the rerun's run takes it: a late event of the old
+        # run (a canceled run's sensor) is then refused as stale.
+        columns={"reruns": reruns, "partition_added_at": None, "run_id": None, **CLEARED},
     )
     if not moved:
         raise RerunRefused(f"project {project_id} changed meanwhile; try again")

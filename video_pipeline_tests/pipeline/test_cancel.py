@@ -2,7 +2,7 @@
 render), by the SQL contract (during research) or by Terminate in the UI's GraphQL API
 stops the run, leaves no process and no object, records who and when, and the project can
 be run again; a run worker killed with SIGKILL mid-render ends the project `failed` with
-the reason, and a rerun completes it."""
+the reason, and a rerun completes it; so does a restart of everything mid-render."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ import psutil
 import pytest
 import sqlalchemy as sa
 from dagster import DagsterEventType, DagsterRunStatus
+from dagster._core.launcher.base import WorkerStatus
+from dagster._core.storage.tags import GRPC_INFO_TAG
 from dagster_graphql import DagsterGraphQLClient
 
 from video_pipeline.storage.object_store import ObjectStore
@@ -316,4 +318,60 @@ def test_a_run_worker_killed_mid_render_fails_the_project_and_a_rerun_completes_
         assert render_count(engine, project_id) == 1
         keys = store.list_keys(f"projects/{project_id}/")
         assert f"projects/{project_id}/video.mp4" in keys
+        engine.dispose()
+
+
+def test_a_restart_mid_render_fails_the_run_at_once_and_frees_its_slot(
+    stack: dict[str, str], store: ObjectStore
+) -> None:
+    """The daemon, its code server, the run's process and ffmpeg all killed at once (a machine
+    restart, `make dev` stopped mid-run): the restarted daemon's run monitoring fails the run
+    through the launcher's health check, so the project ends `failed` saying why, rather
+    than `running` until max_runtime_seconds (6 h)."""
+    with deployment(stack, "restart_render", SLOW_RENDER) as cluster:
+        cluster.start_daemon()
+        engine = sa.create_engine(cluster.env["DATABASE_URL"])
+        project_id = insert(engine)
+        ffmpeg = until(lambda: encoder(cluster), 300, "the render's ffmpeg started", cluster)
+        run = run_of(cluster, project_id)
+        with cluster.instance() as instance:
+            launcher = instance.run_launcher
+            assert launcher.check_run_worker_health(run).status == WorkerStatus.RUNNING
+
+        daemon = cluster.processes.pop("daemon")
+        os.killpg(daemon.pid, signal.SIGKILL)
+        until(lambda: not _alive(ffmpeg), 30, "everything killed", cluster)
+        assert status_of(engine, project_id) == "running"
+        restarted = time.monotonic()
+        cluster.start_daemon()
+        until(lambda: status_of(engine, project_id) == "failed", 120, "failed", cluster)
+        print(f"failed {time.monotonic() - restarted:.1f} s after the daemon restarted")
+
+        detail = current_project(engine, project_id).status_detail
+        assert "the run's process and the code server that started it are gone" in detail
+        assert "project rerun" in detail
+        assert run_of(cluster, project_id).status == DagsterRunStatus.FAILURE
+        assert f"projects/{project_id}/video.mp4" not in store.list_keys(f"projects/{project_id}/")
+
+        # The health check against a live code server: the rerun's, which runs the rerun and
+        # not the old run.
+        assert cli(cluster, "project", "rerun", project_id).returncode == 0
+        rerun = until(
+            lambda: (
+                (r := run_of(cluster, project_id))
+                and r.run_id != run.run_id
+                and r.status == DagsterRunStatus.STARTED
+                and r
+            ),
+            120,
+            "the rerun started",
+            cluster,
+        )
+        with cluster.instance() as instance:
+            launcher = instance.run_launcher
+            assert launcher.check_run_worker_health(rerun).status == WorkerStatus.RUNNING
+            moved = run.with_tags({**run.tags, GRPC_INFO_TAG: rerun.tags[GRPC_INFO_TAG]})
+            health = launcher.check_run_worker_health(moved)
+        assert health.status == WorkerStatus.FAILED
+        assert "no longer runs it" in str(health.msg)
         engine.dispose()

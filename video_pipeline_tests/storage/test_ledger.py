@@ -9,9 +9,11 @@ from typing import get_args
 import pytest
 import sqlalchemy as sa
 
+from video_pipeline.automation import OPEN
 from video_pipeline.models import ProjectSettings, ProjectStatus
 from video_pipeline.storage.events import project_history as history
 from video_pipeline.storage.ledger import TRANSITIONS, Ledger, allowed, mark_queued
+from video_pipeline.storage.partitions import request_rerun
 from video_pipeline.storage.projects import create_project
 
 STATUSES: tuple[ProjectStatus, ...] = get_args(ProjectStatus)
@@ -110,3 +112,20 @@ def test_queueing_is_one_pass_and_records_history(engine: sa.Engine) -> None:
         ("new", "queued")
     ]
     assert history(engine, ids[2]) == []
+
+
+def test_a_late_event_of_the_run_before_a_rerun_is_refused(engine: sa.Engine) -> None:
+    """Run A ends canceled; the project is rerun; the run-status sensor closing run A reaches
+    the ledger only now and must not cancel the rerun."""
+    project_id = new_project(engine)
+    first = str(uuid.uuid4())
+    assert Ledger(engine, project_id, run_id=first).move("running", "script: running")
+    assert Ledger(engine, project_id).move("canceled", "script: canceled by ops at 12:00")
+    request_rerun(engine, project_id)
+    assert mark_queued(engine, [project_id]) == [project_id]  # the intake took the rerun
+
+    late = Ledger(engine, project_id, run_id=first, warn=lambda _: None)
+    assert not late.move("canceled", f"run {first[:8]} was canceled", only_from=OPEN)
+    assert status_of(engine, project_id)[0] == "queued"
+    rerun = str(uuid.uuid4())
+    assert Ledger(engine, project_id, run_id=rerun).move("running", "sources: running")
