@@ -14,7 +14,7 @@ LAYERS: list[set[str]] = [
     {"render"},
     {"stages"},
     {"storage", "platform_config", "metrics"},
-    {"resources", "webhooks", "distributed"},
+    {"resources", "webhooks", "distributed", "run_launcher"},
     {"assets"},
     {
         "automation",
