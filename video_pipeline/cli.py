@@ -440,7 +440,7 @@ def project_cancel(
 
     from video_pipeline.storage.cancel import CancelRefused, request_cancel
     from video_pipeline.storage.ledger import TERMINAL
-    from video_pipeline.storage.projects import is_project_id, project_overview
+    from video_pipeline.storage.projects import is_project_id, project_status
 
     if not is_project_id(project_id):
         raise _fail(f"'{project_id}' is not a project id")
@@ -460,15 +460,15 @@ def project_cancel(
         typer.echo("runs stopped: " + (", ".join(runs) if runs else "none"))
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        overview = project_overview(engine, project_id)
-        if overview is not None and overview["status"] == "canceled":
-            typer.echo(f"canceled: {overview['status_detail']}")
+        found = project_status(engine, project_id)
+        if found is None:
+            raise _fail(f"project {project_id} no longer exists (it was deleted)")
+        current, detail = found
+        if current == "canceled":
+            typer.echo(f"canceled: {detail}")
             return
-        if overview is not None and overview["status"] in TERMINAL:
-            raise _fail(
-                f"the project ended '{overview['status']}' before the cancel took effect: "
-                f"{overview['status_detail']}"
-            )
+        if current in TERMINAL:
+            raise _fail(f"the project ended '{current}' before the cancel took effect: {detail}")
         time.sleep(0.5)
     if wait:
         raise _fail(

@@ -23,7 +23,7 @@ from video_pipeline.render.errors import RenderError
 from video_pipeline.resources import ProvidersResource, StageLimitsResource
 from video_pipeline.storage.cancel import CANCELABLE
 from video_pipeline.storage.ledger import Ledger, StageState
-from video_pipeline.storage.projects import is_project_id, load_project, project_exists
+from video_pipeline.storage.projects import is_project_id, load_project, project_status
 
 
 def _last_attempt(context: AssetExecutionContext) -> bool:
@@ -110,7 +110,7 @@ def tracked_stage(
             + (
                 "this run no longer holds the project (it already stopped it, or a newer run "
                 "took over)"
-                if project_exists(engine, ledger.project_id)
+                if project_status(engine, ledger.project_id)
                 else f"project {ledger.project_id} does not exist (it was deleted)"
             ),
             allow_retries=False,

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from video_pipeline.errors import PipelineInputError
-from video_pipeline.models import Project, ProjectSettings, SourceInput
+from video_pipeline.models import Project, ProjectSettings, ProjectStatus, SourceInput
 from video_pipeline.stages.validation import RawProject, RawSource, loaded_project
 from video_pipeline.storage.ledger import Ledger, StageState
 from video_pipeline.storage.tables import (
@@ -58,11 +58,17 @@ def create_project(
     return str(project_id)
 
 
-def project_exists(engine: sa.Engine, project_id: str) -> bool:
+def project_status(engine: sa.Engine, project_id: str) -> tuple[ProjectStatus, str | None] | None:
+    """The project's status and its detail; None when there is no such project."""
     if not is_project_id(project_id):
-        return False
+        return None
     with engine.connect() as conn:
-        return conn.execute(sa.select(sa.exists().where(projects.c.id == project_id))).scalar_one()
+        row = conn.execute(
+            sa.select(projects.c.status, projects.c.status_detail).where(
+                projects.c.id == project_id
+            )
+        ).one_or_none()
+    return (row.status, row.status_detail) if row else None
 
 
 def load_project(engine: sa.Engine, project_id: str) -> Project:
