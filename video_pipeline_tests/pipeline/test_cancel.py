@@ -321,7 +321,7 @@ def test_a_run_worker_killed_mid_render_fails_the_project_and_a_rerun_completes_
         engine.dispose()
 
 
-def test_a_restart_mid_render_fails_the_run_at_once_and_frees_its_slot(
+def test_a_restart_mid_render_fails_the_run_instead_of_leaving_it_running(
     stack: dict[str, str], store: ObjectStore
 ) -> None:
     """The daemon, its code server, the run's process and ffmpeg all killed at once (a machine
