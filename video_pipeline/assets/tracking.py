@@ -110,7 +110,7 @@ def tracked_stage(
             + (
                 "this run no longer holds the project (it already stopped it, or a newer run "
                 "took over)"
-                if project_status(engine, ledger.project_id)
+                if project_status(engine, ledger.project_id) is not None
                 else f"project {ledger.project_id} does not exist (it was deleted)"
             ),
             allow_retries=False,
