@@ -56,7 +56,7 @@ def text_search_config(language: str) -> str:
 
 _TEXT_QUERY = sa.text(
     "SELECT id, project_id, kind, ref, content, "
-    "ts_rank_cd(tsv, websearch_to_tsquery(CAST(:config AS regconfig), :query)) AS score "
+    "ts_rank(tsv, websearch_to_tsquery(CAST(:config AS regconfig), :query)) AS score "
     "FROM retrievable_text "
     "WHERE owner_id = :owner AND model = :model "
     "AND tsv @@ websearch_to_tsquery(CAST(:config AS regconfig), :query) "
@@ -68,7 +68,11 @@ def text_matches(
     conn: sa.Connection, owner_id: str, model: str, query: str, language: str, limit: int
 ) -> list[SearchHit]:
     """Chunks containing every word of the query (web-search syntax: "phrases", -not, or),
-    best cover density first."""
+    most frequent matches first.
+
+    `ts_rank` rather than `ts_rank_cd`: both rank every matching chunk, and cover density
+    costs about twice as much per chunk (4 ms more for a large owner's 2,000 matches) for an
+    order that reciprocal rank fusion mostly flattens."""
     rows = conn.execute(
         _TEXT_QUERY,
         {

@@ -13,7 +13,7 @@ class SearchHit:
     kind: str
     ref: str
     content: str
-    # Higher is better: cosine similarity (vector), cover density (text), fused rank (hybrid).
+    # Higher is better: cosine similarity (vector), term frequency (text), fused rank (hybrid).
     score: float
 
     @classmethod

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from video_pipeline.models import ProjectSettings
 from video_pipeline.storage import vectors
 from video_pipeline.storage.projects import create_project
+from video_pipeline.storage.search import SearchMode, search_chunks
 from video_pipeline.storage.vectors import (
     INDEX_PREFIX,
     ProjectChunks,
@@ -193,6 +194,53 @@ def test_copy_stores_vectors_text_and_language_exactly_and_replacing_is_idempote
     assert rows[2].config == "german" and "'haus'" in rows[2].tsv and "'und'" not in rows[2].tsv
     stored = np.array(rows[4].embedding.strip("[]").split(","), dtype=np.float32)
     assert (stored == np.array(vectors[4], dtype=np.float32)).all()
+
+
+def test_a_chunk_row_stays_whole_and_uncompressed_and_larger_rows_still_fit(
+    engine: sa.Engine,
+) -> None:
+    """Text search ranks every matching row: a typical chunk (650 characters, 384-d) keeps its
+    text and tsvector in the heap row, uncompressed. A 3,072-d chunk of 5,400 characters is
+    larger than a page; it is stored all the same, its large values moved out of line."""
+    project, other = new_project(engine, "vectors-layout"), new_project(engine, "vectors-layout")
+    words = " ".join(f"word{i} topic{i % 7}" for i in range(60))[:650]
+    replace_chunks(
+        engine,
+        project,
+        "vectors-layout",
+        "small",
+        384,
+        [StoredChunk("source", "s:0", 0, words, random_vectors(1, 384, seed=5)[0])],
+    )
+    long_text = " ".join(f"lexeme{i}" for i in range(550))
+    replace_chunks(
+        engine,
+        other,
+        "vectors-layout",
+        "large",
+        3072,
+        [StoredChunk("source", "s:0", 0, long_text, random_vectors(1, 3072, seed=6)[0])],
+    )
+    with engine.connect() as conn:
+        rows = {
+            r.model: r
+            for r in conn.execute(
+                sa.text(
+                    "SELECT model, pg_column_compression(tsv) AS tsv_compression, "
+                    "pg_column_compression(content) AS content_compression, "
+                    "pg_column_size(tsv) AS tsv_size, length(tsv) AS lexemes, "
+                    "length(content) AS characters, vector_dims(embedding) AS dims "
+                    "FROM retrievable_text WHERE project_id IN (:a, :b)"
+                ),
+                {"a": project, "b": other},
+            )
+        }
+    small, large = rows["small"], rows["large"]
+    assert small.tsv_compression is None and small.content_compression is None
+    assert small.tsv_size > 500 and small.lexemes > 40
+    assert (large.dims, large.characters, large.lexemes) == (3072, len(long_text), 550)
+    hits = search_chunks(engine, "vectors-layout", "large", "lexeme549", None, SearchMode.text)
+    assert [h.content for h in hits] == [long_text]
 
 
 @pytest.mark.parametrize(
