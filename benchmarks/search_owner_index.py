@@ -1,4 +1,5 @@
-"""Which index for one large owner: per-owner HNSW (ef_search 100/200/400) or IVFFlat (probes).
+"""Which index for one large owner: per-owner HNSW (ef_search 100/200/400) or IVFFlat (1,000,
+500 or 250 rows per list; probes 4/8/16).
 
 Loads the largest owner of the 1M-chunk corpus of `benchmarks/search.py` (65,141 chunks, same
 generator and seed, vectors only) into a fresh embedded Postgres, draws 300 queries from its
@@ -23,8 +24,8 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from search import MODEL, Corpus, CpuMeter, insert_projects, start_database
-from video_pipeline.services.postgres import stop_postgres
 
+from video_pipeline.devstack.postgres import stop_postgres
 from video_pipeline.storage.vectors import (
     ProjectChunks,
     StoredChunk,
@@ -118,7 +119,14 @@ def main() -> None:
         predicate = f"WHERE owner_id = '{owner.name}' AND model = '{MODEL}' AND dimension = 384"
         for method, settings in (
             ("hnsw", [f"SET LOCAL hnsw.ef_search = {ef}" for ef in (100, 200, 400)]),
-            ("ivfflat WITH (lists = 65)", [f"SET LOCAL ivfflat.probes = {p}" for p in (4, 8, 16)]),
+            *(
+                (
+                    f"ivfflat WITH (lists = {lists})",
+                    [f"SET LOCAL ivfflat.probes = {p}" for p in (4, 8, 16)],
+                )
+                # 1,000, 500 and 250 rows per list
+                for lists in (65, 130, 260)
+            ),
         ):
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(sa.text("DROP INDEX IF EXISTS owner_index"))

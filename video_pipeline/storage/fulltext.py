@@ -70,9 +70,9 @@ def text_matches(
     """Chunks containing every word of the query (web-search syntax: "phrases", -not, or),
     most frequent matches first.
 
-    `ts_rank` rather than `ts_rank_cd`: both rank every matching chunk, and cover density
-    costs about twice as much per chunk (4 ms more for a large owner's 2,000 matches) for an
-    order that reciprocal rank fusion mostly flattens."""
+    `ts_rank` (how often the query's words occur) rather than `ts_rank_cd` (how close together
+    they are): both score every matching chunk, and cover density took twice as long, 9 ms
+    against 5 ms for a large owner's 2,000 matches."""
     rows = conn.execute(
         _TEXT_QUERY,
         {

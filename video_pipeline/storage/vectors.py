@@ -12,7 +12,7 @@ model = ... AND dimension = ...`), so its search scans lists of its own chunks o
 no candidates lost to other owners. IVFFlat rather than HNSW: an owner's chunks come in tight
 groups (the chunks of one document); on the benchmark's largest owner (65k chunks) a per-owner
 HNSW graph left the same queries at recall@10 0.7 whether ef_search was 100 or 400 (and one query
-at 0.0 in the 1M run), while k-means lists follow the groups (1.0 with 8 probes).
+at 0.0 in the 1M run), while k-means lists follow the groups.
 
 Both paths run the same query; the planner picks the partial index when the query's literal
 predicate matches it (psycopg2 inlines parameters; a driver with server-side prepared
@@ -45,16 +45,18 @@ from video_pipeline.storage.fulltext import text_search_config
 from video_pipeline.storage.hits import SearchHit
 
 VECTOR_INDEX_LIMIT = 2000
-# Below this, exact search (always right) is used; benchmarks/search.py measures the whole
-# design with it (owners up to 10k exact). Not tuned further: a lower value trades recall for
-# less CPU per query on owners just below it.
-EXACT_SEARCH_MAX_ROWS = 10_000
+# Below this, exact search (always right) is used. An exact search visits every heap row of
+# the owner, about 1.5 us each (6 ms at 4,000 chunks, 18 ms at 9,500), while the owner's index
+# reads at most PROBES * ROWS_PER_LIST vectors from its own compact lists (3,000; ~4 ms). Up
+# to 3,000 chunks the index has at most 12 lists, all probed: still exact.
+EXACT_SEARCH_MAX_ROWS = 2_000
 # A search reads about PROBES * ROWS_PER_LIST vectors, whatever the owner's size. pgvector's
-# guidance (rows / 1000 lists) read 8,000 per query; lists of 250 rows with 8 probes keep
-# recall@10 at 1.0 on the benchmark's largest owners and read a quarter of that (4.4 ms
-# against 8.6 ms at p95; 4 probes drop the worst query to 0.4). See BENCHMARKS.md.
+# guidance (rows / 1000 lists, 8 probes) read 8,000 per query. Lists of 250 rows follow the
+# owner's documents more closely: 8 probes (2,000 vectors) kept recall@10 at 1.0 on the
+# benchmark's largest owners in three index builds out of four and dropped one query to 0.8 in
+# the fourth (k-means starts from a random sample); 12 probes leave a margin. See BENCHMARKS.md.
 ROWS_PER_LIST = 250
-PROBES = 8
+PROBES = 12
 # k-means over a 64k-chunk owner; more than the default 64 MB keeps the build in memory.
 INDEX_BUILD_MEMORY = "512MB"
 INDEX_PREFIX = "ix_rt_owner_ivf_"
