@@ -46,9 +46,9 @@ from video_pipeline.storage.hits import SearchHit
 
 VECTOR_INDEX_LIMIT = 2000
 # Below this, exact search (always right) is used. An exact search visits every heap row of
-# the owner, about 1.5 us each (6 ms at 4,000 chunks, 18 ms at 9,500), while the owner's index
-# reads at most PROBES * ROWS_PER_LIST vectors from its own compact lists (3,000; ~4 ms). Up
-# to 3,000 chunks the index has at most 12 lists, all probed: still exact.
+# the owner (a search took 8.6 ms at 4,144 chunks and 18.5 ms at 9,492 at p50), while the
+# owner's index reads at most PROBES * ROWS_PER_LIST vectors from its own compact lists (3,000;
+# ~4 ms). Up to 3,000 chunks the index has at most 12 lists, all probed: still exact.
 EXACT_SEARCH_MAX_ROWS = 2_000
 # A search reads about PROBES * ROWS_PER_LIST vectors, whatever the owner's size. pgvector's
 # guidance (rows / 1000 lists, 8 probes) read 8,000 per query. Lists of 250 rows follow the
