@@ -140,7 +140,7 @@ def resume_approved(
 
 
 def crash_explanation(context: RunFailureSensorContext) -> str | None:
-    """What the code server said when the run's process died (`... was terminated by signal
+    """What the run launcher said when the run's process died (`... was terminated by signal
     9 (SIGKILL) ...`), if it did."""
     events = context.instance.all_logs(
         context.dagster_run.run_id, of_type=DagsterEventType.ENGINE_EVENT
@@ -155,7 +155,7 @@ def crash_explanation(context: RunFailureSensorContext) -> str | None:
     minimum_interval_seconds=5,
     default_status=DefaultSensorStatus.RUNNING,
     description="Marks a project failed when its run fails outside any stage: its process "
-    "was killed (the code server notices within a second) or run monitoring gave up on it.",
+    "was killed (the run launcher notices at once) or run monitoring gave up on it.",
     monitor_all_code_locations=False,
 )
 def project_run_failed(context: RunFailureSensorContext, db: DatabaseResource) -> None:

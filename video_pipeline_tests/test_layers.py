@@ -31,6 +31,7 @@ LAYERS: list[set[str]] = [
         "cli",
         "cli_platform",
         "project_request",
+        "warm_imports",
     },
 ]
 ENTRY_POINTS = {"storage/migrations/env.py"}

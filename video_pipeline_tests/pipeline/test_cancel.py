@@ -6,6 +6,7 @@ the reason, and a rerun completes it; so does a restart of everything mid-render
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -20,9 +21,9 @@ import pytest
 import sqlalchemy as sa
 from dagster import DagsterEventType, DagsterRunStatus
 from dagster._core.launcher.base import WorkerStatus
-from dagster._core.storage.tags import GRPC_INFO_TAG
 from dagster_graphql import DagsterGraphQLClient
 
+from video_pipeline.run_launcher import HOST_TAG, PID_TAG
 from video_pipeline.storage.object_store import ObjectStore
 from video_pipeline_tests.fake_openai import FakeOpenAI, Fault
 from video_pipeline_tests.helpers import current_project, insert_project_sql, stage_states
@@ -162,6 +163,39 @@ def test_cancel_from_the_cli_during_render(stack: dict[str, str], store: ObjectS
         assert rerun.returncode == 0, rerun.stderr
         assert wait_for(engine, [project_id], timeout=600) == {project_id: "done"}
         assert render_count(engine, project_id) == 1
+        engine.dispose()
+
+
+def test_a_terminate_from_another_host_reaches_the_run_through_its_status(
+    stack: dict[str, str], store: ObjectStore
+) -> None:
+    """The webserver of the one-host deployment runs in another container than the run:
+    it cannot signal the run's process, so the run watches its own status and stops once
+    it reads CANCELING."""
+    with deployment(stack, "terminate_elsewhere", SLOW_RENDER) as cluster:
+        cluster.start_daemon()
+        engine = sa.create_engine(cluster.env["DATABASE_URL"])
+        project_id = insert(engine)
+        until(lambda: encoder(cluster), 300, "the render's ffmpeg started", cluster)
+        run = run_of(cluster, project_id)
+        with cluster.instance() as instance:
+            instance.add_run_tags(run.run_id, {HOST_TAG: "another-container"})
+            asked = time.monotonic()
+            assert instance.run_launcher.terminate(run.run_id)
+        until(lambda: encoder(cluster) is None, 30, "the encoder ended", cluster)
+        run = until(
+            lambda: (r := run_of(cluster, project_id)) and r.is_finished and r,
+            30,
+            "the run ended",
+            cluster,
+        )
+        print(f"run and ffmpeg ended {time.monotonic() - asked:.1f} s after the terminate")
+        assert run.status == DagsterRunStatus.CANCELED
+        with contextlib.suppress(psutil.NoSuchProcess):
+            assert not _alive(psutil.Process(int(run.tags[PID_TAG])))
+        until(lambda: status_of(engine, project_id) == "canceled", 30, "canceled", cluster)
+        assert stage_states(engine, project_id)["render"] == "canceled"
+        assert f"projects/{project_id}/video.mp4" not in store.list_keys(f"projects/{project_id}/")
         engine.dispose()
 
 
@@ -324,7 +358,7 @@ def test_a_run_worker_killed_mid_render_fails_the_project_and_a_rerun_completes_
 def test_a_restart_mid_render_fails_the_run_instead_of_leaving_it_running(
     stack: dict[str, str], store: ObjectStore
 ) -> None:
-    """The daemon, its code server, the run's process and ffmpeg all killed at once (a machine
+    """The daemon, its fork server, the run's process and ffmpeg all killed at once (a machine
     restart, `make dev` stopped mid-run): the restarted daemon's run monitoring fails the run
     through the launcher's health check, so the project ends `failed` saying why, rather
     than `running` until max_runtime_seconds (6 h)."""
@@ -348,13 +382,13 @@ def test_a_restart_mid_render_fails_the_run_instead_of_leaving_it_running(
         print(f"failed {time.monotonic() - restarted:.1f} s after the daemon restarted")
 
         detail = current_project(engine, project_id).status_detail
-        assert "the run's process and the code server that started it are gone" in detail
+        assert "the run's process is gone" in detail
         assert "project rerun" in detail
         assert run_of(cluster, project_id).status == DagsterRunStatus.FAILURE
         assert f"projects/{project_id}/video.mp4" not in store.list_keys(f"projects/{project_id}/")
 
-        # The health check against a live code server: the rerun's, which runs the rerun and
-        # not the old run.
+        # The health check of a live run, and of a run whose recorded pid now belongs to a
+        # process started after it (a pid reused): the rerun's process is not the old run's.
         assert cli(cluster, "project", "rerun", project_id).returncode == 0
         rerun = until(
             lambda: (
@@ -370,8 +404,9 @@ def test_a_restart_mid_render_fails_the_run_instead_of_leaving_it_running(
         with cluster.instance() as instance:
             launcher = instance.run_launcher
             assert launcher.check_run_worker_health(rerun).status == WorkerStatus.RUNNING
-            moved = run.with_tags({**run.tags, GRPC_INFO_TAG: rerun.tags[GRPC_INFO_TAG]})
-            health = launcher.check_run_worker_health(moved)
+            reused = run.with_tags({**run.tags, PID_TAG: rerun.tags[PID_TAG]})
+            health = launcher.check_run_worker_health(reused)
+        assert psutil.pid_exists(int(rerun.tags[PID_TAG]))
         assert health.status == WorkerStatus.FAILED
-        assert "no longer runs it" in str(health.msg)
+        assert "the run's process is gone" in str(health.msg)
         engine.dispose()

@@ -1,0 +1,31 @@
+"""The run launcher's fork server keeps the libraries loaded and no module of this package:
+a forked run imports the pipeline's code as it is on disk."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+FORKED_RUN = """
+import dagster
+import video_pipeline.warm_imports
+import video_pipeline.definitions as preloaded
+from video_pipeline.run_launcher import _forget_own_modules
+
+_forget_own_modules()
+import dagster as dagster_in_the_run
+import video_pipeline.definitions as in_the_run
+
+assert in_the_run is not preloaded, "the run reused the fork server's copy of the pipeline"
+assert in_the_run.defs is not preloaded.defs
+assert dagster_in_the_run is dagster, "the run imported Dagster again"
+print("fresh pipeline, warm libraries")
+"""
+
+
+def test_a_forked_run_imports_the_pipeline_afresh_and_keeps_the_libraries() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", FORKED_RUN], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "fresh pipeline, warm libraries"
