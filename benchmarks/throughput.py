@@ -7,19 +7,25 @@ default (in-process executor), then in Celery mode with two workers on this mach
     .venv/bin/python benchmarks/throughput.py --json out.json
     .venv/bin/python benchmarks/throughput.py --one-by-one 12   # idle latency, see below
 
+Each mode runs once per launcher of `--launchers` (default `spawned,forked`): `forked` is
+ours (dagster.yaml: each run forked from a process with the libraries imported), `spawned`
+Dagster's default (the code server spawns a fresh interpreter per run), the baseline.
+
 Per mode: projects per hour, insert→queued, insert→start and insert→done p50/p95 (queued:
 the run's creation in Dagster's queue; start: the run's start time; insert: the row's
 commit), the batch's wall time against the ideal (the sum of all steps' own times divided
-by the cores), orchestration overhead per project (its
+by the cores; in a burst those times stretch while runs share the cores, so the ideal is
+also computed from the steps' time of one project run alone just before the burst),
+orchestration overhead per project (its
 insert→done minus its steps' time), and how busy the cores were during the batch (from
 /proc/stat: the whole machine, so other users' load counts too; the load before the batch
 is printed). Each mode gets fresh databases on one embedded Postgres + S3.
 
 `--one-by-one N` measures instead the latency of an idle platform (in-process): N projects,
 each inserted at a random moment of the sensor daemon's 5 s loop after the previous one is
-done; insert→queued and insert→start at p50/p95, with the intake tick listening for new
-projects (the default) and, in the same run, without (`VIDEO_PIPELINE_INTAKE_WAIT_SECONDS=0`,
-the baseline).
+done; insert→queued and insert→start at p50/p95, per launcher; `--no-listen` keeps the
+intake's idle ticks from listening for new projects (`VIDEO_PIPELINE_INTAKE_WAIT_SECONDS=0`,
+the design before the intake listened).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +60,18 @@ from video_pipeline_tests.scale.cluster import (
 )
 
 CORES = os.cpu_count() or 1
+LAUNCHERS = {
+    "forked": "  module: video_pipeline.run_launcher\n  class: ForkedRunLauncher\n",
+    "spawned": "  module: dagster.core.launcher\n  class: DefaultRunLauncher\n",
+}
+
+
+def use_launcher(cluster: Deployment, launcher: str) -> None:
+    """Point the deployment's dagster.yaml at one of LAUNCHERS (before its daemon starts)."""
+    config = cluster.home / "dagster.yaml"
+    text = config.read_text()
+    assert LAUNCHERS["forked"] in text, "dagster.yaml's run launcher moved"
+    config.write_text(text.replace(LAUNCHERS["forked"], LAUNCHERS[launcher]))
 
 
 def cpu_times() -> tuple[float, float]:
@@ -105,7 +124,7 @@ def run_facts(cluster: Deployment) -> dict[str, dict[str, Any]]:
     return facts
 
 
-def measure(stack: dict[str, str], mode: str, projects: int) -> dict[str, Any]:
+def measure(stack: dict[str, str], mode: str, launcher: str, projects: int) -> dict[str, Any]:
     with ExitStack() as stack_of_things:
         extra = {"VIDEO_PIPELINE_EXECUTOR": mode}
         if mode == "celery":
@@ -115,13 +134,19 @@ def measure(stack: dict[str, str], mode: str, projects: int) -> dict[str, Any]:
                 ValkeyServer(data_dir=Path(tempfile.mkdtemp(prefix="vp-bench-valkey-")))
             )
             extra["VIDEO_PIPELINE_BROKER_URL"] = broker.connection_url + "/0"
-        cluster = stack_of_things.enter_context(deployment(stack, f"bench_{mode}", extra))
+        cluster = stack_of_things.enter_context(
+            deployment(stack, f"bench_{mode}_{launcher}", extra)
+        )
+        use_launcher(cluster, launcher)
         if mode == "celery":
             cluster.start_worker("content-worker", ["content"])
             cluster.start_worker("render-worker", ["render"])
         cluster.start_daemon()
         engine = sa.create_engine(cluster.env["DATABASE_URL"])
         time.sleep(20)  # daemon, code server and workers up before the clock starts
+        alone = insert_burst(engine, 1)  # also warms what the first run starts
+        wait_for(engine, list(alone), timeout=600)
+        steps_alone = run_facts(cluster)[next(iter(alone))]["steps"]
         load_before = os.getloadavg()
         busy0, total0 = cpu_times()
         started = time.time()
@@ -152,6 +177,7 @@ def measure(stack: dict[str, str], mode: str, projects: int) -> dict[str, Any]:
     ideal = sum(steps) / CORES
     return {
         "mode": mode,
+        "launcher": launcher,
         "projects": projects,
         "done": len(done),
         "statuses": sorted(set(statuses.values())),
@@ -167,6 +193,8 @@ def measure(stack: dict[str, str], mode: str, projects: int) -> dict[str, Any]:
         "steps_s_per_project_median": round(statistics.median(steps), 2),
         "ideal_wall_s": round(ideal, 1),
         "wall_vs_ideal": round(wall / ideal, 2),
+        "steps_s_one_project_alone": round(steps_alone, 2),
+        "wall_vs_ideal_alone": round(wall / (steps_alone * len(done) / CORES), 2),
         "overhead_s_per_project_median": round(
             statistics.median(d - s for d, s in zip(to_done, steps, strict=True)), 1
         ),
@@ -175,13 +203,15 @@ def measure(stack: dict[str, str], mode: str, projects: int) -> dict[str, Any]:
     }
 
 
-def measure_one_by_one(stack: dict[str, str], listen: bool, projects: int) -> dict[str, Any]:
-    """`listen`: the intake's default; otherwise its idle ticks do not listen (the baseline)."""
+def measure_one_by_one(
+    stack: dict[str, str], launcher: str, projects: int, listen: bool
+) -> dict[str, Any]:
+    """`listen`: the intake's default; otherwise its idle ticks do not listen."""
     extra = {"VIDEO_PIPELINE_EXECUTOR": "in_process"}
     if not listen:
         extra["VIDEO_PIPELINE_INTAKE_WAIT_SECONDS"] = "0"
-    name = "bench_idle_listening" if listen else "bench_idle_baseline"
-    with deployment(stack, name, extra) as cluster:
+    with deployment(stack, f"bench_idle_{launcher}", extra) as cluster:
+        use_launcher(cluster, launcher)
         cluster.start_daemon()
         engine = sa.create_engine(cluster.env["DATABASE_URL"])
         time.sleep(20)  # daemon and code server up before the clock starts
@@ -195,6 +225,7 @@ def measure_one_by_one(stack: dict[str, str], listen: bool, projects: int) -> di
     to_queued = [facts[pid]["queued"] - at for pid, at in committed.items()]
     to_start = [facts[pid]["start"] - at for pid, at in committed.items()]
     return {
+        "launcher": launcher,
         "intake_listens": listen,
         "projects": projects,
         "insert_to_queued_p50_s": round(percentile(to_queued, 0.5), 2),
@@ -210,7 +241,9 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=50)
     parser.add_argument("--modes", default="in_process,celery")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--launchers", default="spawned,forked")
     parser.add_argument("--one-by-one", type=int, metavar="N", help="idle latency instead")
+    parser.add_argument("--no-listen", action="store_true", help="with --one-by-one")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="vp-bench-"))
@@ -220,14 +253,19 @@ def main() -> None:
     stack["VIDEO_PIPELINE_WORK_DIR"] = str(data_dir / "work")
     results = []
     try:
-        if args.one_by_one:
-            runs = [(measure_one_by_one, listen) for listen in (False, True)]
-        else:
-            runs = [(measure, mode) for mode in args.modes.split(",")]
-        for function, variant in runs:
-            result = function(stack, variant, args.one_by_one or args.projects)
-            print(json.dumps(result), flush=True)
-            results.append(result)
+        for launcher in args.launchers.split(","):
+            jobs = (
+                [partial(measure_one_by_one, stack, launcher, args.one_by_one, not args.no_listen)]
+                if args.one_by_one
+                else [
+                    partial(measure, stack, mode, launcher, args.projects)
+                    for mode in args.modes.split(",")
+                ]
+            )
+            for job in jobs:
+                result = job()
+                print(json.dumps(result), flush=True)
+                results.append(result)
     finally:
         services_down(data_dir)
     if args.json:
