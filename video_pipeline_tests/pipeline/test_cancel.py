@@ -116,6 +116,16 @@ def run_of(cluster: Deployment, project_id: str) -> Any:
         return runs[0] if runs else None
 
 
+def ended_run(cluster: Deployment, project_id: str) -> Any:
+    """The project's run once it has ended (within 30 s)."""
+    return until(
+        lambda: (r := run_of(cluster, project_id)) and r.is_finished and r,
+        30,
+        "the run ended",
+        cluster,
+    )
+
+
 def render_attempts(cluster: Deployment, run_id: str) -> int:
     with cluster.instance() as instance:
         return sum(
@@ -139,12 +149,7 @@ def test_cancel_from_the_cli_during_render(stack: dict[str, str], store: ObjectS
         assert canceled.returncode == 0, canceled.stdout + canceled.stderr
         assert "canceled: render: canceled by ops:ana at " in canceled.stdout
         until(lambda: encoder(cluster) is None, 30, "the encoder ended", cluster)
-        run = until(
-            lambda: (r := run_of(cluster, project_id)) and r.is_finished and r,
-            30,
-            "the run ended",
-            cluster,
-        )
+        run = ended_run(cluster, project_id)
         stopped = time.monotonic() - asked
         print(f"canceled in {waited:.1f} s, run and ffmpeg ended in {stopped:.1f} s")
 
@@ -183,12 +188,7 @@ def test_a_terminate_from_another_host_reaches_the_run_through_its_status(
             asked = time.monotonic()
             assert instance.run_launcher.terminate(run.run_id)
         until(lambda: encoder(cluster) is None, 30, "the encoder ended", cluster)
-        run = until(
-            lambda: (r := run_of(cluster, project_id)) and r.is_finished and r,
-            30,
-            "the run ended",
-            cluster,
-        )
+        run = ended_run(cluster, project_id)
         print(f"run and ffmpeg ended {time.monotonic() - asked:.1f} s after the terminate")
         assert run.status == DagsterRunStatus.CANCELED
         with contextlib.suppress(psutil.NoSuchProcess):
@@ -233,12 +233,7 @@ def test_terminate_in_the_ui_during_render(stack: dict[str, str], store: ObjectS
 
         assert current_project(engine, project_id).status_detail == "render: the run was terminated"
         assert stage_states(engine, project_id)["render"] == "canceled"
-        ended = until(
-            lambda: (r := run_of(cluster, project_id)) and r.is_finished and r,
-            30,
-            "the run ended",
-            cluster,
-        )
+        ended = ended_run(cluster, project_id)
         assert ended.status == DagsterRunStatus.CANCELED
         assert render_attempts(cluster, run.run_id) == 1
         assert f"projects/{project_id}/video.mp4" not in store.list_keys(f"projects/{project_id}/")
@@ -294,12 +289,7 @@ def test_cancel_by_the_sql_contract_during_research(
             "canceled",
             cluster,
         )
-        run = until(
-            lambda: (r := run_of(cluster, project_id)) and r.is_finished and r,
-            30,
-            "the run ended",
-            cluster,
-        )
+        run = ended_run(cluster, project_id)
         print(f"research canceled and its run ended in {time.monotonic() - asked:.1f} s")
 
         status = current_project(engine, project_id)
