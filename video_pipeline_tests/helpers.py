@@ -8,12 +8,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from dagster import RunRequest, SensorResult, build_sensor_context
 
 from video_pipeline.assets.stage_asset import PROJECTS
+from video_pipeline.devstack.postgres import _embedded_postgres
 from video_pipeline.platform_config import PlatformConfig
 from video_pipeline.resources import DatabaseResource
 
@@ -138,3 +140,15 @@ def local_http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def restart_postgres(stack: dict[str, str]) -> None:
+    """Restart the session's Postgres (fast shutdown: open connections are cut)."""
+    pgdata = Path(stack["VIDEO_PIPELINE_DATA_DIR"]) / "pg"
+    owner = pgdata.owner()
+    _embedded_postgres().pg_ctl(
+        ["-w", "-m", "fast", "restart"],
+        pgdata=pgdata,
+        user=owner if owner != "root" else None,
+        timeout=60,
+    )

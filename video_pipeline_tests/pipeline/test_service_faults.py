@@ -15,9 +15,9 @@ from dagster import DagsterEventType
 
 from video_pipeline.assets.render import artifact_keys
 from video_pipeline.devstack.embedded import read_state, services_up
-from video_pipeline.devstack.postgres import _embedded_postgres
 from video_pipeline.devstack.s3 import stop_process
 from video_pipeline.storage.object_store import ObjectStore
+from video_pipeline_tests.helpers import restart_postgres
 from video_pipeline_tests.pipeline.test_cancel import SLOW_RENDER, encoder, insert, run_of, until
 from video_pipeline_tests.scale.cluster import Deployment, deployment, wait_for
 
@@ -104,14 +104,7 @@ def test_postgres_restarted_during_a_run(stack: dict[str, str], store: ObjectSto
         engine = sa.create_engine(cluster.env["DATABASE_URL"], pool_pre_ping=True)
         project_id = insert(engine, duration_seconds=15, resolution="720p")
         until(lambda: encoder(cluster), 300, "the render's ffmpeg started", cluster)
-        pgdata = data_dir(stack) / "pg"
-        owner = pgdata.owner()
-        _embedded_postgres().pg_ctl(
-            ["-w", "-m", "fast", "restart"],
-            pgdata=pgdata,
-            user=owner if owner != "root" else None,
-            timeout=60,
-        )
+        restart_postgres(stack)
 
         status = wait_for(engine, [project_id], timeout=600)[project_id]
         with engine.connect() as conn:
