@@ -7,30 +7,36 @@ default (in-process executor), then in Celery mode with two workers on this mach
     .venv/bin/python benchmarks/throughput.py --json out.json
     .venv/bin/python benchmarks/throughput.py --one-by-one 12   # idle latency, see below
 
-Each mode runs once per launcher of `--launchers` (default `spawned,forked`): `forked` is
-ours (dagster.yaml: each run forked from a process with the libraries imported), `spawned`
-Dagster's default (the code server spawns a fresh interpreter per run), the baseline.
+Each mode runs once per pair of `--launchers` (default `forked`) and `--storages` (default
+`per-call,pooled`); dagster.yaml's choices are `forked` and `pooled`. Launchers: `forked`
+(each run forked from a process with the libraries imported) or `spawned`, Dagster's default
+(the code server spawns a fresh interpreter per run). Storages: `pooled`
+(video_pipeline/instance_storage.py, a small connection pool per storage) or `per-call`,
+dagster-postgres's default (a new Postgres connection for each storage call).
 
 Per mode: projects per hour, insert→queued, insert→start and insert→done p50/p95 (queued:
 the run's creation in Dagster's queue; start: the run's start time; insert: the row's
 commit), the batch's wall time against the ideal (the sum of all steps' own times divided
 by the cores; in a burst those times stretch while runs share the cores, so the ideal is
-also computed from the steps' time of one project run alone just before the burst),
-orchestration overhead per project (its
-insert→done minus its steps' time), and how busy the cores were during the batch (from
-/proc/stat: the whole machine, so other users' load counts too; the load before the batch
-is printed). Each mode gets fresh databases on one embedded Postgres + S3.
+also computed from the steps' time of one project run alone just before the burst, and from
+the CPU time the whole machine spent on one project alone, warm, which also counts a step
+that runs on more than one core and what the orchestration itself costs), orchestration
+overhead per project (its insert→done minus its steps' time), and how busy the cores were
+during the batch (from /proc/stat: the whole machine, so other users' load counts too; the
+load before the batch is printed). Each mode gets fresh databases on one embedded Postgres
++ S3.
 
 `--one-by-one N` measures instead the latency of an idle platform (in-process): N projects,
 each inserted at a random moment of the sensor daemon's 5 s loop after the previous one is
-done; insert→queued and insert→start at p50/p95, per launcher; `--no-listen` keeps the
-intake's idle ticks from listening for new projects (`VIDEO_PIPELINE_INTAKE_WAIT_SECONDS=0`,
-the design before the intake listened).
+done; insert→queued and insert→start at p50/p95, per launcher and storage; `--no-listen`
+keeps the intake's idle ticks from listening for new projects
+(`VIDEO_PIPELINE_INTAKE_WAIT_SECONDS=0`, the design before the intake listened).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -64,14 +70,23 @@ LAUNCHERS = {
     "forked": "  module: video_pipeline.run_launcher\n  class: ForkedRunLauncher\n",
     "spawned": "  module: dagster.core.launcher\n  class: DefaultRunLauncher\n",
 }
+STORAGES = {
+    "pooled": "  custom:\n    module: video_pipeline.instance_storage\n"
+    "    class: PooledPostgresStorage\n    config:\n      postgres_url:\n",
+    "per-call": "  postgres:\n    postgres_url:\n",
+}
 
 
-def use_launcher(cluster: Deployment, launcher: str) -> None:
-    """Point the deployment's dagster.yaml at one of LAUNCHERS (before its daemon starts)."""
+def use_instance(cluster: Deployment, launcher: str, storage: str) -> None:
+    """Point the deployment's dagster.yaml at one of LAUNCHERS and STORAGES (before its
+    daemon starts)."""
     config = cluster.home / "dagster.yaml"
     text = config.read_text()
-    assert LAUNCHERS["forked"] in text, "dagster.yaml's run launcher moved"
-    config.write_text(text.replace(LAUNCHERS["forked"], LAUNCHERS[launcher]))
+    for choices, chosen in ((LAUNCHERS, launcher), (STORAGES, storage)):
+        ours = next(iter(choices.values()))
+        assert ours in text, f"dagster.yaml no longer has {ours!r}"
+        text = text.replace(ours, choices[chosen])
+    config.write_text(text)
 
 
 def cpu_times() -> tuple[float, float]:
@@ -124,7 +139,9 @@ def run_facts(cluster: Deployment) -> dict[str, dict[str, Any]]:
     return facts
 
 
-def measure(stack: dict[str, str], mode: str, launcher: str, projects: int) -> dict[str, Any]:
+def measure(
+    stack: dict[str, str], mode: str, launcher: str, storage: str, projects: int
+) -> dict[str, Any]:
     with ExitStack() as stack_of_things:
         extra = {"VIDEO_PIPELINE_EXECUTOR": mode}
         if mode == "celery":
@@ -135,9 +152,9 @@ def measure(stack: dict[str, str], mode: str, launcher: str, projects: int) -> d
             )
             extra["VIDEO_PIPELINE_BROKER_URL"] = broker.connection_url + "/0"
         cluster = stack_of_things.enter_context(
-            deployment(stack, f"bench_{mode}_{launcher}", extra)
+            deployment(stack, f"bench_{mode}_{launcher}_{storage}".replace("-", "_"), extra)
         )
-        use_launcher(cluster, launcher)
+        use_instance(cluster, launcher, storage)
         if mode == "celery":
             cluster.start_worker("content-worker", ["content"])
             cluster.start_worker("render-worker", ["render"])
@@ -147,6 +164,9 @@ def measure(stack: dict[str, str], mode: str, launcher: str, projects: int) -> d
         alone = insert_burst(engine, 1)  # also warms what the first run starts
         wait_for(engine, list(alone), timeout=600)
         steps_alone = run_facts(cluster)[next(iter(alone))]["steps"]
+        busy_alone0, _ = cpu_times()
+        wait_for(engine, list(insert_burst(engine, 1)), timeout=600)  # warm now: its CPU
+        cpu_alone = (cpu_times()[0] - busy_alone0) / os.sysconf("SC_CLK_TCK")
         load_before = os.getloadavg()
         busy0, total0 = cpu_times()
         started = time.time()
@@ -178,6 +198,7 @@ def measure(stack: dict[str, str], mode: str, launcher: str, projects: int) -> d
     return {
         "mode": mode,
         "launcher": launcher,
+        "storage": storage,
         "projects": projects,
         "done": len(done),
         "statuses": sorted(set(statuses.values())),
@@ -195,6 +216,8 @@ def measure(stack: dict[str, str], mode: str, launcher: str, projects: int) -> d
         "wall_vs_ideal": round(wall / ideal, 2),
         "steps_s_one_project_alone": round(steps_alone, 2),
         "wall_vs_ideal_alone": round(wall / (steps_alone * len(done) / CORES), 2),
+        "cpu_s_one_project_alone": round(cpu_alone, 2),
+        "wall_vs_cpu_of_one_alone": round(wall / (cpu_alone * len(done) / CORES), 2),
         "overhead_s_per_project_median": round(
             statistics.median(d - s for d, s in zip(to_done, steps, strict=True)), 1
         ),
@@ -204,14 +227,14 @@ def measure(stack: dict[str, str], mode: str, launcher: str, projects: int) -> d
 
 
 def measure_one_by_one(
-    stack: dict[str, str], launcher: str, projects: int, listen: bool
+    stack: dict[str, str], launcher: str, storage: str, projects: int, listen: bool
 ) -> dict[str, Any]:
     """`listen`: the intake's default; otherwise its idle ticks do not listen."""
     extra = {"VIDEO_PIPELINE_EXECUTOR": "in_process"}
     if not listen:
         extra["VIDEO_PIPELINE_INTAKE_WAIT_SECONDS"] = "0"
-    with deployment(stack, f"bench_idle_{launcher}", extra) as cluster:
-        use_launcher(cluster, launcher)
+    with deployment(stack, f"bench_idle_{launcher}_{storage}".replace("-", "_"), extra) as cluster:
+        use_instance(cluster, launcher, storage)
         cluster.start_daemon()
         engine = sa.create_engine(cluster.env["DATABASE_URL"])
         time.sleep(20)  # daemon and code server up before the clock starts
@@ -226,6 +249,7 @@ def measure_one_by_one(
     to_start = [facts[pid]["start"] - at for pid, at in committed.items()]
     return {
         "launcher": launcher,
+        "storage": storage,
         "intake_listens": listen,
         "projects": projects,
         "insert_to_queued_p50_s": round(percentile(to_queued, 0.5), 2),
@@ -241,7 +265,8 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=50)
     parser.add_argument("--modes", default="in_process,celery")
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--launchers", default="spawned,forked")
+    parser.add_argument("--launchers", default="forked")
+    parser.add_argument("--storages", default="per-call,pooled")
     parser.add_argument("--one-by-one", type=int, metavar="N", help="idle latency instead")
     parser.add_argument("--no-listen", action="store_true", help="with --one-by-one")
     args = parser.parse_args()
@@ -253,12 +278,23 @@ def main() -> None:
     stack["VIDEO_PIPELINE_WORK_DIR"] = str(data_dir / "work")
     results = []
     try:
-        for launcher in args.launchers.split(","):
+        for launcher, storage in itertools.product(
+            args.launchers.split(","), args.storages.split(",")
+        ):
             jobs = (
-                [partial(measure_one_by_one, stack, launcher, args.one_by_one, not args.no_listen)]
+                [
+                    partial(
+                        measure_one_by_one,
+                        stack,
+                        launcher,
+                        storage,
+                        args.one_by_one,
+                        not args.no_listen,
+                    )
+                ]
                 if args.one_by_one
                 else [
-                    partial(measure, stack, mode, launcher, args.projects)
+                    partial(measure, stack, mode, launcher, storage, args.projects)
                     for mode in args.modes.split(",")
                 ]
             )
