@@ -5,8 +5,9 @@ a fresh interpreter that imports Dagster, the libraries and the definitions befo
 first step: about 2.5 s of CPU per project, paid again by every project of a burst while
 other runs need the same cores. Here the daemon keeps a fork server (Python's
 `multiprocessing` "forkserver") whose one import of the definitions leaves every library
-loaded; a run is a fork of it that imports only this package again (0.2 s), so an edit to
-the pipeline takes effect at the next run, as before. The run then executes as `dagster api
+loaded, and data that is slow to load (`warm_imports`); a run is a fork of it that imports
+only this package again (0.2 s), so an edit to the pipeline takes effect at the next run, as
+before (except in `KEPT_MODULES`). The run then executes as `dagster api
 execute_run` executes it in any other launcher.
 
 What the code server used to do for a run, the launcher does itself:
@@ -53,6 +54,9 @@ HOST_TAG = "video_pipeline/run_host"
 LAUNCHED_TAG = "video_pipeline/run_launched_at"
 
 WARM_IMPORTS = "video_pipeline.warm_imports"
+KEPT_MODULES = frozenset({"video_pipeline.providers.language_model"})
+"""Modules that a run takes over from the fork server: they hold data that is slow to load,
+depend on nothing else in the package, and are imported with `from … import …` only."""
 
 
 class ForkedRunLauncher(RunLauncher, ConfigurableClass):
@@ -165,9 +169,12 @@ def _fork_server() -> ForkServerContext:
 
 def _forget_own_modules() -> None:
     """Drop this package's modules that the fork server imported, so that the run imports
-    the pipeline's code as it is on disk now; the libraries stay loaded."""
+    the pipeline's code as it is on disk now; the libraries stay loaded, and so do the
+    KEPT_MODULES with the data they loaded."""
     for name in [
-        m for m in sys.modules if m == "video_pipeline" or m.startswith("video_pipeline.")
+        m
+        for m in sys.modules
+        if (m == "video_pipeline" or m.startswith("video_pipeline.")) and m not in KEPT_MODULES
     ]:
         del sys.modules[name]
 

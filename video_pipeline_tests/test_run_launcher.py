@@ -1,5 +1,5 @@
-"""The run launcher's fork server keeps the libraries loaded and no module of this package:
-a forked run imports the pipeline's code as it is on disk."""
+"""The run launcher's fork server keeps the libraries and slow data loaded and no other module
+of this package: a forked run imports the pipeline's code as it is on disk."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 FORKED_RUN = """
+import sys
+
 import dagster
 import video_pipeline.warm_imports
 import video_pipeline.definitions as preloaded
@@ -19,6 +21,13 @@ import video_pipeline.definitions as in_the_run
 assert in_the_run is not preloaded, "the run reused the fork server's copy of the pipeline"
 assert in_the_run.defs is not preloaded.defs
 assert dagster_in_the_run is dagster, "the run imported Dagster again"
+assert "dagster._daemon.cli" in sys.modules, "the daemon's main script would import it per run"
+from video_pipeline.providers.language_model import language_identifier
+from video_pipeline.providers.languages import detect
+
+assert language_identifier.cache_info().currsize == 1, "the run would load the model again"
+assert detect("The bees fly from flower to flower all day long.")[0] == "en"
+assert language_identifier.cache_info().misses == 1
 print("fresh pipeline, warm libraries")
 """
 

@@ -50,11 +50,10 @@ class Language:
     yake: str
 
 
-@cache
 def _identifier() -> LanguageIdentifier:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+    from video_pipeline.providers.language_model import language_identifier
 
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return language_identifier()
 
 
 @cache
