@@ -18,13 +18,11 @@ Per mode: projects per hour, insert→queued, insert→start and insert→done p
 the run's creation in Dagster's queue; start: the run's start time; insert: the row's
 commit), the batch's wall time against the ideal (the sum of all steps' own times divided
 by the cores; in a burst those times stretch while runs share the cores, so the ideal is
-also computed from the steps' time of one project run alone just before the burst, and from
-the CPU time the whole machine spent on one project alone, warm, which also counts a step
-that runs on more than one core and what the orchestration itself costs), orchestration
-overhead per project (its insert→done minus its steps' time), and how busy the cores were
-during the batch (from /proc/stat: the whole machine, so other users' load counts too; the
-load before the batch is printed). Each mode gets fresh databases on one embedded Postgres
-+ S3.
+also computed from the steps' time of a project run alone, the median of three run one after
+the other just before the burst), orchestration overhead per project (its insert→done minus
+its steps' time), how busy the cores were during the batch and the CPU time per project
+(from /proc/stat: the whole machine, so other users' load counts too; the load before the
+batch is printed). Each mode gets fresh databases on one embedded Postgres + S3.
 
 `--one-by-one N` measures instead the latency of an idle platform (in-process): N projects,
 each inserted at a random moment of the sensor daemon's 5 s loop after the previous one is
@@ -161,12 +159,11 @@ def measure(
         cluster.start_daemon()
         engine = sa.create_engine(cluster.env["DATABASE_URL"])
         time.sleep(20)  # daemon, code server and workers up before the clock starts
-        alone = insert_burst(engine, 1)  # also warms what the first run starts
-        wait_for(engine, list(alone), timeout=600)
-        steps_alone = run_facts(cluster)[next(iter(alone))]["steps"]
-        busy_alone0, _ = cpu_times()
-        wait_for(engine, list(insert_burst(engine, 1)), timeout=600)  # warm now: its CPU
-        cpu_alone = (cpu_times()[0] - busy_alone0) / os.sysconf("SC_CLK_TCK")
+        alone = []  # the first also warms what the first run starts
+        for _ in range(3):
+            alone += list(insert_burst(engine, 1))
+            wait_for(engine, alone[-1:], timeout=600)
+        steps_alone = statistics.median(run_facts(cluster)[pid]["steps"] for pid in alone)
         load_before = os.getloadavg()
         busy0, total0 = cpu_times()
         started = time.time()
@@ -216,8 +213,9 @@ def measure(
         "wall_vs_ideal": round(wall / ideal, 2),
         "steps_s_one_project_alone": round(steps_alone, 2),
         "wall_vs_ideal_alone": round(wall / (steps_alone * len(done) / CORES), 2),
-        "cpu_s_one_project_alone": round(cpu_alone, 2),
-        "wall_vs_cpu_of_one_alone": round(wall / (cpu_alone * len(done) / CORES), 2),
+        "cpu_s_per_project_in_batch": round(
+            (busy1 - busy0) / os.sysconf("SC_CLK_TCK") / len(done), 2
+        ),
         "overhead_s_per_project_median": round(
             statistics.median(d - s for d, s in zip(to_done, steps, strict=True)), 1
         ),
