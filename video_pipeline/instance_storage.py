@@ -2,11 +2,16 @@
 
 Outside the webserver, dagster-postgres opens a new connection for every storage call
 (SQLAlchemy's NullPool): every event a run writes, every look at the run queue, every sensor
-cursor. A new Postgres connection forks and initialises a backend, about 4 ms and 3 ms of
-server CPU; a burst of 20 projects made ~10,000 of them, and Postgres took 28 % of both cores.
-Here each storage keeps a small pool per process instead. A connection is pinged when taken
-from the pool, so a restarted Postgres costs a reconnect rather than a failed call, and a
-forked child drops the connections it inherited instead of sharing their sockets.
+cursor. A new Postgres connection forks and initialises a backend process, about 4 ms; a
+burst of 20 projects made ~10,000 of them, and Postgres took 28 % of both cores.
+
+Here the three storages of every instance in a process share one pool per database URL:
+`pool_size` connections kept open, `max_overflow` more while threads need them. Sharing
+bounds a process's connections however many instances it builds (a Celery worker builds one
+per step and never disposes of it). A connection is pinged when taken from the pool, so a
+restarted Postgres costs a reconnect rather than a failed call, and a forked child drops the
+connections it inherited instead of sharing their sockets. (With an `auth_provider`, which
+signs each new connection, the storages keep dagster-postgres's own engines.)
 
 dagster.yaml selects it with `storage: custom:`; the instance reference handed to every run
 names this class, so runs pool their connections too.
@@ -15,7 +20,7 @@ names this class, so runs pool their connections too.
 from __future__ import annotations
 
 import os
-import weakref
+import threading
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -25,18 +30,31 @@ from dagster._config.config_schema import UserConfigSchema
 from dagster._core.storage.config import pg_config
 from dagster._serdes import ConfigurableClassData
 from dagster_postgres import DagsterPostgresStorage
-from dagster_postgres.utils import (
-    create_pg_engine,
-    get_token_provider_from_config,
-    pg_url_from_config,
-)
+from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_config
 
 POOL_DEFAULTS = {"pool_size": 2, "max_overflow": 20}
-_ENGINES: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
+
+_ENGINES: dict[tuple[str, int, int], sa.Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def shared_engine(postgres_url: str, pool_size: int, max_overflow: int) -> sa.Engine:
+    """This process's pooled engine for `postgres_url`."""
+    key = (postgres_url, pool_size, max_overflow)
+    with _ENGINES_LOCK:
+        if key not in _ENGINES:
+            _ENGINES[key] = sa.create_engine(
+                postgres_url,
+                isolation_level="AUTOCOMMIT",
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+                pool_pre_ping=True,
+            )
+        return _ENGINES[key]
 
 
 def _forget_inherited_connections() -> None:
-    for engine in list(_ENGINES):
+    for engine in _ENGINES.values():
         engine.dispose(close=False)
 
 
@@ -44,8 +62,8 @@ os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 class PooledPostgresStorage(DagsterPostgresStorage):
-    """`DagsterPostgresStorage` whose run, event-log and schedule storages share nothing but
-    keep `pool_size` connections each (`max_overflow` more while threads need them)."""
+    """`DagsterPostgresStorage` whose run, event-log and schedule storages use this
+    process's `shared_engine`."""
 
     def __init__(
         self,
@@ -57,17 +75,12 @@ class PooledPostgresStorage(DagsterPostgresStorage):
         token_provider: Any = None,
     ):
         super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
+        if token_provider is not None:
+            return  # it signs each new connection: dagster-postgres's own engines stay
+        engine = shared_engine(postgres_url, pool_size, max_overflow)
         for storage in (self._run_storage, self._event_log_storage, self._schedule_storage):
             storage._engine.dispose()
-            storage._engine = engine = create_pg_engine(
-                postgres_url,
-                token_provider,
-                isolation_level="AUTOCOMMIT",
-                pool_size=pool_size,
-                max_overflow=max_overflow,
-                pool_pre_ping=True,
-            )
-            _ENGINES.add(engine)
+            storage._engine = engine
 
     @classmethod
     def config_type(cls) -> UserConfigSchema:
