@@ -7,10 +7,13 @@ import subprocess
 import sys
 
 FORKED_RUN = """
+import gc
 import sys
 
 import dagster
 import video_pipeline.warm_imports
+
+assert gc.get_freeze_count() > 0, "a run's collections would walk the fork server's objects"
 import video_pipeline.definitions as preloaded
 from video_pipeline.run_launcher import _forget_own_modules
 
