@@ -54,6 +54,8 @@ def shared_engine(postgres_url: str, pool_size: int, max_overflow: int) -> sa.En
 
 
 def _forget_inherited_connections() -> None:
+    global _ENGINES_LOCK
+    _ENGINES_LOCK = threading.Lock()  # another thread may have held it at the fork
     for engine in _ENGINES.values():
         engine.dispose(close=False)
 
