@@ -11,7 +11,7 @@ Each mode runs once per pair of `--launchers` (default `forked`) and `--storages
 `per-call,pooled`); dagster.yaml's choices are `forked` and `pooled`. Launchers: `forked`
 (each run forked from a process with the libraries imported) or `spawned`, Dagster's default
 (the code server spawns a fresh interpreter per run). Storages: `pooled`
-(video_pipeline/instance_storage.py, a small connection pool per storage) or `per-call`,
+(video_pipeline/instance_storage.py, one small connection pool per process) or `per-call`,
 dagster-postgres's default (a new Postgres connection for each storage call).
 
 Per mode: projects per hour, insert→queued, insert→start and insert→done p50/p95 (queued:
