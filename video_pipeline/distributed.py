@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from dagster import Config, ExecutorDefinition, in_process_executor
 
+import video_pipeline.pool_wait  # noqa: F401  (how a blocked step waits: see its docstring)
 from video_pipeline.config import setting
 from video_pipeline.queues import QUEUES
 

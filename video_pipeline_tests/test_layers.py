@@ -14,7 +14,7 @@ LAYERS: list[set[str]] = [
     {"render"},
     {"stages"},
     {"storage", "platform_config", "metrics"},
-    {"resources", "webhooks", "distributed", "run_launcher", "instance_storage"},
+    {"resources", "webhooks", "distributed", "run_launcher", "instance_storage", "pool_wait"},
     {"assets"},
     {
         "automation",
