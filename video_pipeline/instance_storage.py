@@ -13,6 +13,10 @@ restarted Postgres costs a reconnect rather than a failed call, and a forked chi
 connections it inherited instead of sharing their sockets. (With an `auth_provider`, which
 signs each new connection, the storages keep dagster-postgres's own engines.)
 
+dagster-postgres also looks for its tables whenever a storage is built, through three new
+connections. The code server builds an instance for every sensor tick, a Celery worker one
+per step: here a process looks once per database.
+
 dagster.yaml selects it with `storage: custom:`; the instance reference handed to every run
 names this class, so runs pool their connections too.
 """
@@ -35,6 +39,7 @@ from dagster_postgres.utils import get_token_provider_from_config, pg_url_from_c
 POOL_DEFAULTS = {"pool_size": 2, "max_overflow": 20}
 
 _ENGINES: dict[tuple[str, int, int], sa.Engine] = {}
+_TABLES_CHECKED: set[str] = set()
 _ENGINES_LOCK = threading.Lock()
 
 
@@ -76,9 +81,14 @@ class PooledPostgresStorage(DagsterPostgresStorage):
         max_overflow: int = POOL_DEFAULTS["max_overflow"],
         token_provider: Any = None,
     ):
-        super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
+        check_tables = should_autocreate_tables and (
+            token_provider is not None or postgres_url not in _TABLES_CHECKED
+        )
+        super().__init__(postgres_url, check_tables, inst_data, token_provider)
         if token_provider is not None:
             return  # it signs each new connection: dagster-postgres's own engines stay
+        if check_tables:
+            _TABLES_CHECKED.add(postgres_url)
         engine = shared_engine(postgres_url, pool_size, max_overflow)
         for storage in (self._run_storage, self._event_log_storage, self._schedule_storage):
             storage._engine.dispose()
