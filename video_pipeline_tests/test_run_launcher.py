@@ -25,6 +25,8 @@ assert in_the_run is not preloaded, "the run reused the fork server's copy of th
 assert in_the_run.defs is not preloaded.defs
 assert dagster_in_the_run is dagster, "the run imported Dagster again"
 assert "dagster._daemon.cli" in sys.modules, "the daemon's main script would import it per run"
+for parser in ("trafilatura", "markdown_it", "pypdf", "charset_normalizer"):
+    assert parser in sys.modules, f"a run reading a source would import {parser}"
 from video_pipeline.providers.language_model import language_identifier
 from video_pipeline.providers.languages import detect
 
