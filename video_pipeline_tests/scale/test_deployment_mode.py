@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from video_pipeline.cli import app
 from video_pipeline.devstack.embedded import read_state
 from video_pipeline.devstack.postgres import ensure_database
-from video_pipeline.distributed import BrokerNotConfigured
+from video_pipeline.distributed import TASK_POLL_SECONDS, BrokerNotConfigured
 from video_pipeline.settings import Settings, load_settings
 from video_pipeline_tests.scale.cluster import BIN, REPO
 
@@ -47,6 +47,9 @@ def test_the_default_runs_steps_in_process_and_celery_mode_on_workers(
         )
     ).resolve_job_def("make_video")
     assert celery.executor_def.name == "celery"
+    from dagster_celery import core_execution_loop
+
+    assert core_execution_loop.TICK_SECONDS == TASK_POLL_SECONDS < 1, "the next step, sooner"
     placement = {
         name: (
             celery.graph.node_named(name).definition.tags["dagster-celery/queue"],
