@@ -6,10 +6,13 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from dagster import DagsterEventType, DagsterInstance, DagsterRun, job, op
 from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
+from dagster._serdes import ConfigurableClassData
 
 from video_pipeline.pool_wait import CLAIM_CHECK_SECONDS
 
@@ -50,9 +53,22 @@ def test_a_blocked_claim_waits_a_second_between_checks_and_gets_the_freed_slot(
         waiter.free_step("wait")
 
 
+@pytest.fixture
+def uncaptured(instance: DagsterInstance) -> Iterator[DagsterInstance]:
+    """The same instance without stdout capture: two runs in one process would both redirect
+    its file descriptors (and could leave the capture's `tail` processes behind)."""
+    no_capture = ConfigurableClassData(
+        "dagster._core.storage.noop_compute_log_manager", "NoOpComputeLogManager", "{}\n"
+    )
+    ref = instance.get_ref()._replace(compute_logs_data=no_capture)
+    with DagsterInstance.from_ref(ref) as separate:
+        yield separate
+
+
 def test_a_run_waiting_for_a_pool_slot_does_not_keep_a_core_busy(
-    instance: DagsterInstance,
+    uncaptured: DagsterInstance,
 ) -> None:
+    instance = uncaptured
     pool = new_pool(instance)
 
     @op(pool=pool)
