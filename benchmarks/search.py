@@ -10,8 +10,10 @@ calls) and compares each result with exact search (numpy over the owner's vector
     .venv/bin/python benchmarks/search.py --chunks 100000 --baseline
     .venv/bin/python benchmarks/search.py --chunks 1000000
 
-`--baseline` also measures the previous design (one HNSW index over all owners, filtered by
-owner with `hnsw.iterative_scan = strict_order`) on the same data and queries.
+`--baseline` also measures the first design (one HNSW index over all owners, filtered by
+owner with `hnsw.iterative_scan = strict_order`) on the same data and queries. Since the table
+is partitioned by owner hash (migration 0012) that index is one graph per partition, each over
+the owners the partition holds.
 """
 
 from __future__ import annotations

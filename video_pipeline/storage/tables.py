@@ -102,7 +102,8 @@ retrievable_text = sa.Table(
     metadata,
     sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
     _project_ref(),
-    sa.Column("owner_id", sa.Text, nullable=False),
+    # In the key because the table is partitioned by a hash of it (migration 0012).
+    sa.Column("owner_id", sa.Text, primary_key=True),
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("ref", sa.Text, nullable=False),
     sa.Column("ordinal", sa.Integer, nullable=False),

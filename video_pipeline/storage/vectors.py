@@ -16,7 +16,10 @@ at 0.0 in the 1M run), while k-means lists follow the groups.
 
 Both paths run the same query; the planner picks the partial index when the query's literal
 predicate matches it (psycopg2 inlines parameters; a driver with server-side prepared
-statements would need the literals inlined too).
+statements would need the literals inlined too). The table is partitioned by a hash of the
+owner (migration 0012): the literal owner also lets the planner keep only the partition that
+holds it, so a search weighs that partition's owner indexes rather than every large owner's,
+and an owner's index is built on its partition.
 
 Writes stream rows with a binary COPY, one transaction per batch of projects, replacing their
 rows; a write that takes an owner past the threshold then builds its index concurrently, and
@@ -206,7 +209,8 @@ def ensure_owner_index(
         existing = _owner_indexes(conn, owner_id, model)
         if current(existing):
             return True
-        if count < min_rows and not existing:
+        # No rows: nothing to build on (and no partition holds the owner).
+        if count == 0 or (count < min_rows and not existing):
             return False
         conn.execute(sa.text("SELECT pg_advisory_lock(hashtext(:p))"), {"p": prefix})
         try:
@@ -229,15 +233,18 @@ def _index_ddl(
     conn: sa.Connection, name: str, owner_id: str, model: str, dimension: int, lists: int
 ) -> str:
     ops = "halfvec_cosine_ops" if dimension > VECTOR_INDEX_LIMIT else "vector_cosine_ops"
-    # Postgres quotes the owner and model itself (format %L): any string is safe here.
+    # On the partition that holds the owner's rows (the build reads that partition alone).
+    # Postgres quotes the names, owner and model itself (format %I, %s of a regclass, %L): any
+    # string is safe here.
     return str(
         conn.execute(
             sa.text(
-                "SELECT format('CREATE INDEX CONCURRENTLY IF NOT EXISTS %I ON retrievable_text "
+                "SELECT format('CREATE INDEX CONCURRENTLY IF NOT EXISTS %I ON %s "
                 "USING ivfflat ((embedding::' || :cast || ') ' || :ops || ') "
                 "WITH (lists = ' || :lists || ') "
                 "WHERE owner_id = %L AND model = %L AND dimension = ' || :dimension, "
-                ":name, :owner, :model)"
+                ":name, (SELECT tableoid::regclass FROM retrievable_text "
+                "WHERE owner_id = :owner LIMIT 1), :owner, :model)"
             ),
             {
                 "cast": _cast(dimension),

@@ -34,3 +34,17 @@ def store_texts(engine: sa.Engine, owner: str, texts: list[str], language: str =
         language,
     )
     return project
+
+
+def partition_of(engine: sa.Engine, owner: str) -> str:
+    """The one table that holds the owner's chunks."""
+    with engine.connect() as conn:
+        return str(
+            conn.execute(
+                sa.text(
+                    "SELECT DISTINCT tableoid::regclass::text FROM retrievable_text "
+                    "WHERE owner_id = :owner"
+                ),
+                {"owner": owner},
+            ).scalar_one()
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from video_pipeline.storage.vectors import (
     search,
     vector_literal,
 )
+from video_pipeline_tests.storage.chunks import partition_of
 
 
 def unit(vector: list[float]) -> list[float]:
@@ -141,6 +143,27 @@ def test_small_owners_are_searched_exactly_and_large_owners_get_their_own_index(
     assert search(engine, "vectors-big", "m", query_list, limit=1)[0].content == "new"
 
 
+def test_a_search_plans_only_the_partition_that_holds_its_owner(engine: sa.Engine) -> None:
+    owners = [f"vectors-partition-{i}" for i in range(6)]
+    for seed, owner in enumerate(owners):
+        replace_chunks(
+            engine,
+            new_project(engine, owner),
+            owner,
+            "m",
+            384,
+            chunks_of(random_vectors(12, 384, seed=40 + seed), owner),
+        )
+    query = random_vectors(1, 384, seed=50)[0]
+    partitions = {owner: partition_of(engine, owner) for owner in owners}
+    assert len(set(partitions.values())) > 1  # the owners are spread over partitions
+    for owner, partition in partitions.items():
+        scanned = set(re.findall(r" on (retrievable_text_p\d+)", plan(engine, owner, "m", query)))
+        assert scanned == {partition}
+        hits = search(engine, owner, "m", query, limit=20)
+        assert len(hits) == 12 and {h.content.rsplit(" ", 1)[0] for h in hits} == {owner}
+
+
 def test_an_owner_that_grew_fourfold_gets_an_index_with_more_lists(
     engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -152,9 +175,11 @@ def test_an_owner_that_grew_fourfold_gets_an_index_with_more_lists(
     prefix = owner_index_prefix("vectors-growing", "m")
 
     def indexes() -> set[str]:
+        """The owner's indexes on the partition that holds its rows."""
         with engine.connect() as conn:
             names = conn.execute(
-                sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'retrievable_text'")
+                sa.text("SELECT indexname FROM pg_indexes WHERE tablename = :partition"),
+                {"partition": partition_of(engine, "vectors-growing")},
             ).scalars()
             return {name for name in names if name.startswith(prefix)}
 
