@@ -23,23 +23,25 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[dict[str, str]]:
-    """Start Postgres + S3, migrate, and point this process's environment at them."""
+    """Start Postgres + S3, migrate, and point this process's environment at them; stop them
+    at the end, also when a migration or the bucket fails during the start."""
     data_dir = Path(tempfile.mkdtemp(prefix="vp-test-"))
-    state: ServicesState = services_up(data_dir, dagster_yaml=REPO / "dagster.yaml")
-    env = state.environment(data_dir)
-    env["VIDEO_PIPELINE_ALLOW_LOOPBACK_URLS"] = "true"
-    env["VIDEO_PIPELINE_WORK_DIR"] = str(data_dir / "work")
-    env["VIDEO_PIPELINE_X264_PRESET"] = "ultrafast"
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    upgrade(env["DATABASE_URL"])
-    ObjectStore(
-        bucket=state.bucket,
-        endpoint_url=state.s3_url,
-        access_key_id=state.s3_access_key,
-        secret_access_key=state.s3_secret_key,
-    ).ensure_bucket()
+    saved: dict[str, str | None] = {}
     try:
+        state: ServicesState = services_up(data_dir, dagster_yaml=REPO / "dagster.yaml")
+        env = state.environment(data_dir)
+        env["VIDEO_PIPELINE_ALLOW_LOOPBACK_URLS"] = "true"
+        env["VIDEO_PIPELINE_WORK_DIR"] = str(data_dir / "work")
+        env["VIDEO_PIPELINE_X264_PRESET"] = "ultrafast"
+        saved = {key: os.environ.get(key) for key in env}
+        os.environ.update(env)
+        upgrade(env["DATABASE_URL"])
+        ObjectStore(
+            bucket=state.bucket,
+            endpoint_url=state.s3_url,
+            access_key_id=state.s3_access_key,
+            secret_access_key=state.s3_secret_key,
+        ).ensure_bucket()
         yield env
     finally:
         services_down(data_dir)
