@@ -9,6 +9,7 @@ codes of pysbd (sentences) and YAKE (stopwords).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,12 +23,17 @@ _VOICE_LANGUAGE = {"cmn": "zh", "yue": "zh", "hak": "zh", "nb": "no"}
 # The voice used when a project names none; other languages use their own code.
 _DEFAULT_VOICE = {"en": "en-us", "fr": "fr-fr", "zh": "cmn", "no": "nb", "vi": "vi"}
 _YAKE_ALIASES = {"cs": "cz"}
+UNSEGMENTED = frozenset({"th", "lo", "km", "my"})
+"""Languages written in an alphabet without spaces between words (Thai, Lao, Khmer, Burmese):
+unlike Chinese and Japanese, where a character is about a syllable, their words and sentences
+cannot be found without a dictionary, and none ships here, so they are not offered."""
 
 SAMPLE_CHARS = 4000
 """How much of each part of a text the identifier reads (its start, middle and end)."""
 MIN_WORD_CHAR_SHARE = 0.7
-"""Prose (and tables of words and numbers) is mostly letters and digits; random bytes, markup
-and code are not (about 55-60 % for random bytes read as Latin-1 or HTML tags)."""
+"""Prose (and tables of words and numbers) is mostly letters (with their marks: the vowel
+signs of Indic and Southeast Asian scripts) and digits; random bytes, markup and code are
+not (about 55-60 % for random bytes read as Latin-1 or HTML tags)."""
 # Scripts written without spaces between words (CJK, Thai, Lao, Khmer, Myanmar).
 _UNSPACED = re.compile(
     r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]"
@@ -90,7 +96,7 @@ def supported_languages() -> dict[str, Language]:
     names = _names()
     languages = {}
     for code in sorted(set(_identifier().labels) & spoken):
-        if len(code) != 2 or code not in names:
+        if len(code) != 2 or code not in names or code in UNSEGMENTED:
             continue
         languages[code] = Language(
             code=code,
@@ -130,7 +136,7 @@ def not_language(text: str) -> str | None:
         visible = [ch for ch in sample if not ch.isspace()]
         if not visible:
             return "it contains no words"
-        word_chars = sum(1 for ch in visible if ch.isalnum())
+        word_chars = sum(1 for ch in visible if unicodedata.category(ch)[0] in "LMN")
         if word_chars / len(visible) < MIN_WORD_CHAR_SHARE:
             return (
                 f"only {100 * word_chars // len(visible)} % of its characters are letters or "

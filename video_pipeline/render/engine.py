@@ -42,6 +42,7 @@ from video_pipeline.render.review import CaptionReach
 from video_pipeline.render.sound import loudness_gain, retimed, scene_frames, speak_scenes
 from video_pipeline.render.stills import caption_reach, draw_captions, draw_stills, extract_stills
 from video_pipeline.render.tracks import CaptionLayer, caption_cuts, picture_tracks
+from video_pipeline.text.words import words
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,11 @@ def _fitted_narration(
     narrations = speak_scenes(script, settings.voice, settings.language, speech, job.workdir)
     fit = fit_length(
         [
-            SceneSpeech(n.duration_seconds, len(n.words), droppable=scene.kind == "body")
+            SceneSpeech(
+                n.duration_seconds,
+                max(1, len(words(scene.narration))),
+                droppable=scene.kind == "body",
+            )
             for n, scene in zip(narrations, script.scenes, strict=True)
         ],
         settings.duration_seconds,

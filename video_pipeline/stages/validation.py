@@ -22,8 +22,10 @@ from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import Project, ProjectSettings, SourceInput
 from video_pipeline.providers.languages import (
     OPENAI_VOICES,
+    UNSEGMENTED,
     espeak_voices,
     language,
+    language_name,
     supported_languages,
     voice_language,
     voices_for,
@@ -130,8 +132,15 @@ def _language_problems(settings: ProjectSettings, speech: SpeechEngine | None) -
     try:
         lang = language(settings.language)
     except KeyError:
+        code = settings.language.strip().lower()
+        why = (
+            f" ({language_name(code)} is written without spaces between words, and finding "
+            "its words needs a dictionary this system does not have)"
+            if code in UNSEGMENTED
+            else ""
+        )
         return [
-            f"setting language: {settings.language!r} is not supported; use one of "
+            f"setting language: {settings.language!r} is not supported{why}; use one of "
             + ", ".join(supported_languages())
         ]
     settings.language = lang.code

@@ -12,11 +12,24 @@ import pysbd
 from video_pipeline.text.normalise import squash
 
 _PARAGRAPH = re.compile(r"\S(?:.*?\S)?(?=\n[^\S\n]*\n|\s*\Z)", re.S)
+FULL_STOPS = ".!…。！．।॥۔።။។։"
+"""Marks that end a statement: Latin, CJK (full-width), Devanagari and the other Indic
+scripts (danda), Urdu, Ethiopic, Myanmar, Khmer, Armenian."""
+QUESTION_MARKS = "?？؟"
+_CLOSERS = "\"'”’»」』)）]"
 # A sentence end followed by space, in scripts with and without spaces between words.
-_BREAK = re.compile(r"(?<=[.!?…。！？])\s+|(?<=[。！？])")
+_BREAK = re.compile(rf"(?<=[{FULL_STOPS}{QUESTION_MARKS}])\s+|(?<=[。！？])")
 WINDOW_CHARS = 4000
 """pysbd's time grows faster than linearly with its input, so a long paragraph is split in
 windows of about this many characters, each cut just after a sentence end."""
+
+
+def sentence_end(text: str) -> str:
+    """The mark that ends `text` as a sentence (closing quotes and brackets after it
+    skipped), or "" when it ends without one (a heading, a list item, a fragment)."""
+    stripped = text.rstrip().rstrip(_CLOSERS)
+    last = stripped[-1:]
+    return last if last and last in FULL_STOPS + QUESTION_MARKS else ""
 
 
 @dataclass(frozen=True)

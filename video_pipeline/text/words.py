@@ -5,10 +5,21 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import regex
 import yake
 
 # Letters of any script (the text is folded first), digits, inner apostrophes, decimals.
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?(?:[.,][0-9]+)*")
+_ASCII_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?(?:[.,][0-9]+)*")
+_IDEOGRAPHIC = r"\p{Han}\p{Hiragana}\p{Katakana}"
+_WORD = regex.compile(
+    rf"[{_IDEOGRAPHIC}]|[\p{{L}}\p{{M}}\p{{N}}--{_IDEOGRAPHIC}]+"
+    rf"(?:['’][\p{{L}}\p{{M}}\p{{N}}--{_IDEOGRAPHIC}]+)?(?:[.,][0-9]+)*",
+    regex.V1,
+)
+"""The same with the marks a letter carries (the vowel signs of Indic scripts are marks,
+not letters), and each Chinese or Japanese character a word of its own: those scripts put no
+space between words, and a character is about a syllable, the unit their pace is counted in."""
+_HAN = regex.compile(r"\p{Han}")
 
 _STOPWORD_TEXT = """
     a about above after again against all also am an and any are aren't as at be because been
@@ -35,18 +46,22 @@ def fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Folded word tokens (numbers included)."""
-    return _WORD.findall(fold(text))
+    folded = fold(text)
+    return (_ASCII_WORD if folded.isascii() else _WORD).findall(folded)
 
 
 def content_words(text: str) -> list[str]:
-    """Word tokens without stopwords and one-letter tokens."""
-    return [w for w in words(text) if w not in STOPWORDS and len(w) > 1]
+    """Word tokens without stopwords and one-letter tokens (a Chinese character is a word)."""
+    return [
+        w for w in words(text) if w not in STOPWORDS and (len(w) > 1 or _HAN.match(w) is not None)
+    ]
 
 
 def keywords(
     text: str, top: int, max_ngram: int = 2, language: str = "en"
 ) -> list[tuple[str, float]]:
-    """Key phrases by YAKE, best first, with a weight in (0, 1] (1 for the best).
+    """Key phrases by YAKE, best first, with a weight in (0, 1] (1 for the best), lower-cased
+    but spelled as written (they are shown on screen: folding would drop accents and marks).
 
     Word forms of an earlier phrase ("hives" after "hive") are dropped; phrases that share
     only some words with a better one ("bees" after "worker bees") are kept. `language` is
@@ -58,11 +73,10 @@ def keywords(
     seen: set[frozenset[str]] = set()
     ranked: list[str] = []
     for phrase, _score in extractor.extract_keywords(text):
-        key = fold(phrase)
-        forms = frozenset(stems(key))
+        forms = frozenset(stems(phrase))
         if forms and forms not in seen and not all(w.isdigit() for w in forms):
             seen.add(forms)
-            ranked.append(key)
+            ranked.append(" ".join(phrase.lower().split()))
     ranked = ranked[:top]
     return [(phrase, 1.0 / (1.0 + 0.15 * rank)) for rank, phrase in enumerate(ranked)]
 

@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import MAX_FACTS, MIN_FACTS, Citation, ExtractedSource, KeyFact, Research
 from video_pipeline.providers.languages import language
-from video_pipeline.text.sentences import Sentence, split_sentences
+from video_pipeline.text.sentences import (
+    QUESTION_MARKS,
+    Sentence,
+    sentence_end,
+    split_sentences,
+)
 from video_pipeline.text.words import (
     STOPWORDS,
     content_words,
@@ -24,7 +29,6 @@ _MIN_WORDS, _MAX_WORDS = 6, 45
 _REDUNDANT = 0.5
 _KEYWORD_CHARS = 200_000
 """Keywords come from the first 200k characters of material: plenty, and YAKE stays fast."""
-_TERMINAL = (".", "!", "…", '."', ".”", ".)")
 # Words a brief uses about the video itself rather than about its subject.
 _BRIEF_META = word_set(
     """
@@ -102,12 +106,12 @@ def _candidates(source: ExtractedSource, source_rank: int) -> list[_Candidate]:
     found = []
     section: str | None = None
     for sentence in split_sentences(source.text, language(source.language).pysbd):
-        count = len(words(sentence.text))
-        if not sentence.text.endswith(_TERMINAL) and not sentence.text.endswith("?"):
+        count, end = len(words(sentence.text)), sentence_end(sentence.text)
+        if not end:
             if count <= 12:
                 section = sentence.text
             continue
-        if _MIN_WORDS <= count <= _MAX_WORDS and not sentence.text.endswith("?"):
+        if _MIN_WORDS <= count <= _MAX_WORDS and end not in QUESTION_MARKS:
             found.append(_Candidate(source, source_rank, sentence, section, stems(sentence.text)))
     return found
 

@@ -75,14 +75,25 @@ def extractive_script(
         raise PipelineInputError("The research has no key facts to build a script from.")
     target = settings.duration_seconds * dna.words_per_minute / 60
     lines = _fact_lines(research, brief)
-    plan = _best_plan(title, dna, lines, target)
+    frames = _frames(title, dna, settings.language)
+    plan = _best_plan(frames, dna, lines, target)
     if plan.word_count < target * (1 - DURATION_TOLERANCE) * (1 - PACE_SLACK):
         recap = _recap_line(research, len(lines))
         if recap is not None:
-            plan = _best_plan(title, dna, [*lines, recap], target)
+            plan = _best_plan(frames, dna, [*lines, recap], target)
     pace = _pace(plan, settings.duration_seconds, dna.words_per_minute)
     _check_fits(plan, pace, settings.duration_seconds, len(research.key_facts))
     return _script(title, plan, pace, settings, provider)
+
+
+def _frames(title: str, dna: DnaProfile, language: str) -> tuple[list[str], list[str]]:
+    """Hook and call-to-action variants. The templates are English; a video in another
+    language opens with its title and closes with that language's "follow for more" (or the
+    title again), so that everything it says is in the project's language."""
+    if language == "en":
+        return _hooks(title, dna), _ctas(dna)
+    heading = squash(title)
+    return [heading], [_FOLLOW_FOR_MORE.get(language, heading)]
 
 
 def _fact_lines(research: Research, brief: str) -> list[_Line]:
@@ -125,14 +136,17 @@ def _recap_line(research: Research, order: int) -> _Line | None:
     return _Line(narration, tuple(f.id for f in facts), 0.0, order, "")
 
 
-def _best_plan(title: str, dna: DnaProfile, lines: list[_Line], target: float) -> _Plan:
+def _best_plan(
+    frames: tuple[list[str], list[str]], dna: DnaProfile, lines: list[_Line], target: float
+) -> _Plan:
     """Pick hook, call to action and a subset of lines whose length is nearest the target;
     among plans within a few percent, the one with the most important facts wins."""
     best: tuple[float, float] | None = None
     chosen: _Plan | None = None
     subsets = _subsets_by_length(lines)
-    for hook_template in _hooks(title, dna):
-        for cta in _ctas(dna):
+    hooks, ctas = frames
+    for hook_template in hooks:
+        for cta in ctas:
             for length, (priority, subset) in subsets.items():
                 facts = sum(len(line.fact_ids) == 1 for line in subset)
                 hook = hook_template.replace("{n}", str(facts))
@@ -288,6 +302,38 @@ _CTA_PHRASES = {
 }
 
 
+_FOLLOW_FOR_MORE = {
+    "ar": "تابعنا لمزيد من المقاطع.",
+    "cs": "Sledujte nás pro další videa.",
+    "da": "Følg os for mere.",
+    "de": "Folge uns für mehr.",
+    "el": "Ακολουθήστε μας για περισσότερα.",
+    "es": "Síguenos para ver más.",
+    "fa": "برای دیدن بیشتر ما را دنبال کنید.",
+    "fi": "Seuraa meitä, niin näet lisää.",
+    "fr": "Abonne-toi pour en voir plus.",
+    "he": "עקבו אחרינו לעוד.",
+    "hi": "और देखने के लिए हमें फ़ॉलो करें।",
+    "hu": "Kövess minket további videókért.",
+    "id": "Ikuti kami untuk video lainnya.",
+    "it": "Seguici per altri video.",
+    "ja": "フォローして、続きをチェックしてね。",
+    "ko": "더 많은 영상을 보려면 팔로우하세요.",
+    "nl": "Volg ons voor meer.",
+    "no": "Følg oss for mer.",
+    "pl": "Obserwuj nas, aby zobaczyć więcej.",
+    "pt": "Siga-nos para ver mais.",
+    "ro": "Urmărește-ne pentru mai mult.",
+    "ru": "Подписывайтесь, чтобы увидеть больше.",
+    "sv": "Följ oss för mer.",
+    "tr": "Daha fazlası için bizi takip edin.",
+    "uk": "Підписуйтеся, щоб побачити більше.",
+    "vi": "Theo dõi để xem thêm.",
+    "zh": "关注我们，了解更多。",
+}
+"""The closing line of a video in a language other than English."""
+
+
 def _ctas(dna: DnaProfile) -> list[str]:
     """Call-to-action variants in the creator's measured patterns (follow when none)."""
     verbs = [p.split(":")[0].strip().lower() for p in dna.cta_patterns]
@@ -323,7 +369,12 @@ def _label(line: _Line) -> str:
 
 
 def _short(text: str, max_words: int) -> str:
-    tokens = squash(text).rstrip(".!,;:").split()
+    """At most `max_words` words; Chinese and Japanese, which have no spaces, are cut after
+    twice as many characters."""
+    text = squash(text).rstrip(".!,;:。！，、")
+    tokens = text.split()
+    if len(tokens) == 1 and len(words(text)) > 2 * max_words:
+        return text[: 2 * max_words] + "…"
     return " ".join(tokens) if len(tokens) <= max_words else " ".join(tokens[:max_words]) + "…"
 
 
