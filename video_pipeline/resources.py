@@ -112,9 +112,11 @@ class RenderResource(ConfigurableResource, RenderSettings):
     def encoder(self) -> EncoderSettings:
         return EncoderSettings(preset=self.x264_preset)
 
-    def scratch_dir(self, project_id: str, stage: str) -> Path:
+    def scratch_dir(self, project_id: str, run_id: str, stage: str) -> Path:
+        """A folder of this run's own: two runs of one project (a launch by hand beside the
+        sensor's) must never write into each other's files."""
         base = Path(self.work_dir) if self.work_dir else Path(tempfile.gettempdir())
-        path = base / "video_pipeline" / project_id / stage
+        path = base / "video_pipeline" / project_id / f"{stage}-{run_id}"
         path.mkdir(parents=True, exist_ok=True)
         return path
 

@@ -15,6 +15,7 @@ from dagster import AssetKey, Definitions
 
 from video_pipeline.config import SettingsError
 from video_pipeline.definitions import build_definitions, defs
+from video_pipeline.resources import RenderResource
 from video_pipeline.settings import load_settings
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
@@ -186,3 +187,11 @@ if __name__ == "__main__":
     snapshot = graph_snapshot(build_definitions(load_settings({})))
     SNAPSHOT.write_text(json.dumps(snapshot, indent=2, sort_keys=True) + "\n")
     print(f"wrote {SNAPSHOT}")
+
+
+def test_two_runs_of_one_project_render_in_folders_of_their_own(tmp_path: Path) -> None:
+    render = RenderResource(work_dir=str(tmp_path))
+    first = render.scratch_dir("p1", "run-a", "render")
+    second = render.scratch_dir("p1", "run-b", "render")
+    assert first.is_dir() and second.is_dir() and first != second
+    assert first.is_relative_to(tmp_path / "video_pipeline" / "p1")

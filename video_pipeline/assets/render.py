@@ -179,7 +179,7 @@ def _render_and_publish(
     engine: RenderResource,
 ) -> tuple[RenderResult, list[str]]:
     project = run.project
-    workdir = engine.scratch_dir(project.id, "render")
+    workdir = engine.scratch_dir(project.id, context.run_id, "render")
     providers = run.providers(speech_words_per_minute=script.words_per_minute)
     last_logged = [-1]
 

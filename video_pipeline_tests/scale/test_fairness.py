@@ -110,3 +110,34 @@ def test_a_second_owner_and_a_high_priority_project_do_not_wait_for_a_burst(
     # second among them).
     assert started_after_urgent_insert[0] in urgent
     assert any(pid in second for pid in started_after_urgent_insert[1:])
+
+
+def test_a_second_run_of_a_project_waits_until_its_first_run_ends(
+    stack: dict[str, str], engine: sa.Engine, defs: Any, instance: Any
+) -> None:
+    """A run launched by hand (the UI, a backfill) beside the sensor's must not race it: both
+    would write the same project's rows and objects."""
+    url = stack["DATABASE_URL"]
+    ours = set(_insert(engine, "owner-twice", 1) + _insert(engine, "owner-other", 1))
+    queued = _queue(defs, instance, url, ours)
+    first_project = next(pid for pid in queued.values() if pid in ours)
+    coordinator = QueuedRunCoordinatorDaemon(interval_seconds=1)
+    concurrency = instance.get_concurrency_config()
+    first = next(run_id for run_id, pid in queued.items() if pid == first_project)
+    other = next(run_id for run_id, pid in queued.items() if pid != first_project)
+    _report(instance, first, DagsterEventType.RUN_START)
+    _report(instance, other, DagsterEventType.RUN_START)
+    again = instance.create_run_for_job(
+        job_def=defs.resolve_job_def("make_video"),
+        tags={"dagster/partition": first_project, "owner": "owner-twice"},
+        status=DagsterRunStatus.QUEUED,
+        remote_job_origin=instance.get_run_by_id(first).remote_job_origin,
+    )
+    assert not coordinator._get_runs_to_dequeue(instance, concurrency, None)
+    _report(instance, first, DagsterEventType.RUN_SUCCESS)
+    assert [r.run_id for r in coordinator._get_runs_to_dequeue(instance, concurrency, None)] == [
+        again.run_id
+    ]
+    for run_id in (other, again.run_id):
+        _report(instance, run_id, DagsterEventType.RUN_SUCCESS)
+    tick_intake(defs, instance, url)
