@@ -39,6 +39,8 @@ from video_pipeline.storage.partitions import (
 from video_pipeline.storage.projects import (
     approved_resumptions,
     failed_retryable_projects,
+    project_status,
+    standing,
 )
 from video_pipeline.storage.quota_usage import admit_within_quotas
 
@@ -166,10 +168,15 @@ def project_run_failed(context: RunFailureSensorContext, db: DatabaseResource) -
 @run_status_sensor(
     run_status=DagsterRunStatus.SUCCESS,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Closes a project's status when a run that did not include render succeeds.",
+    description="Closes a project's status when a run that did not include render succeeds: "
+    "as its stages stand (blocked, failed, done with its video), never `done` without one.",
 )
 def project_run_succeeded(context: RunStatusSensorContext, db: DatabaseResource) -> None:
-    close_project(context, db, "done", "succeeded")
+    project_id = context.dagster_run.tags.get("dagster/partition")
+    if not project_id or project_status(db.engine, project_id) is None:
+        return
+    status, detail = standing(db.engine, project_id)
+    close_project(context, db, status, f"succeeded without render; {detail}")
 
 
 def close_project(

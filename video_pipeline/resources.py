@@ -11,6 +11,7 @@ from dagster import (
     Config,
     ConfigurableIOManager,
     ConfigurableResource,
+    Failure,
     InputContext,
     OutputContext,
 )
@@ -149,6 +150,10 @@ class ModelIOManager(ConfigurableIOManager):
             raise TypeError(
                 f"input {context.name} must be annotated with a pydantic model, not {declared}"
             )
-        return load_output(
-            self.db.engine, context.partition_key, context.asset_key.path[-1], declared
-        )
+        try:
+            return load_output(
+                self.db.engine, context.partition_key, context.asset_key.path[-1], declared
+            )
+        except LookupError as missing:
+            # Retrying cannot make an upstream stage's output appear.
+            raise Failure(description=str(missing), allow_retries=False) from None

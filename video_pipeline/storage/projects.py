@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import Project, ProjectSettings, ProjectStatus, SourceInput
 from video_pipeline.stages.validation import RawProject, RawSource, loaded_project
+from video_pipeline.storage.events import STAGES
 from video_pipeline.storage.ledger import Ledger, StageState
 from video_pipeline.storage.tables import (
     is_project_id,
@@ -180,6 +181,46 @@ def failed_retryable_projects(engine: sa.Engine) -> list[str]:
         return [str(r) for r in rows]
 
 
+_STOPPED: dict[str, ProjectStatus] = {
+    "blocked": "blocked",
+    "failed": "failed",
+    "invalid_input": "failed",
+    "provider_refused": "failed",
+    "needs_review": "needs_review",
+    "canceled": "canceled",
+}
+"""The project status that a stage's state stands for, for states that stop a project."""
+
+
+def standing(engine: sa.Engine, project_id: str) -> tuple[ProjectStatus, str]:
+    """What a project's stages say it is, for a run that ended without making its video (one
+    that materialized some stages only): the first stage that stopped it, with that stage's
+    reason; else `done` when its render is done; else `failed`, saying the video is missing."""
+    with engine.connect() as conn:
+        states = {
+            row.stage: row
+            for row in conn.execute(
+                sa.select(stage_states.c.stage, stage_states.c.state, stage_states.c.detail).where(
+                    stage_states.c.project_id == project_id
+                )
+            )
+        }
+        video_uri = conn.execute(
+            sa.select(renders.c.video_uri).where(renders.c.project_id == project_id)
+        ).scalar_one_or_none()
+    for stage in STAGES:
+        row = states.get(stage)
+        if row is not None and row.state in _STOPPED:
+            return _STOPPED[row.state], row.detail or f"{stage}: {row.state}"
+    render = states.get("render")
+    if render is not None and render.state == "done" and video_uri:
+        return "done", f"video ready: {video_uri}"
+    return "failed", (
+        "render: the video was not made (the run did not include render); run the whole "
+        f"project: video-pipeline project rerun {project_id}"
+    )
+
+
 REVIEWABLE_STAGES = ("safety_check", "script")
 
 
@@ -205,7 +246,13 @@ def review_project(engine: sa.Engine, project_id: str, *, approve: bool, note: s
                 stage_states.c.state == "needs_review",
                 stage_states.c.stage.in_(REVIEWABLE_STAGES),
             )
-        ).scalar_one()
+        ).scalar_one_or_none()
+        if stage is None:
+            raise ValueError(
+                f"project {project_id} is 'needs_review', but neither safety_check nor script "
+                "asked for a review (was its status set by hand?): nothing to approve; to "
+                f"run it again: video-pipeline project cancel {project_id}, then project rerun"
+            )
     state: StageState = "approved" if approve else "rejected"
     moved = Ledger(engine, project_id).move(
         "queued" if approve else "rejected",

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from dagster import AssetKey
+from dagster import AssetKey, DagsterEventType, build_run_status_sensor_context
 
+from video_pipeline.resources import DatabaseResource
 from video_pipeline.samples import DEMO_DIR
 from video_pipeline_tests.helpers import execute_request, insert_project_sql, tick_intake
 
@@ -176,3 +177,61 @@ def test_a_stage_materialized_on_its_own_keeps_a_block(
     assert rows["usage"] == {("safety_check", "moderation")}
     failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert len(failures) == 1, "a refusal on safety grounds is never retried"
+
+
+def succeed_without_render(
+    stack: dict[str, str], defs: Any, instance: Any, project_id: str, stages: list[str]
+) -> None:
+    """Materialize `stages` alone (the UI's "Materialize selected"), then let the run-success
+    sensor close the project as it does in the daemon."""
+    result = defs.resolve_job_def("make_video").execute_in_process(
+        partition_key=project_id,
+        instance=instance,
+        asset_selection=[AssetKey(stage) for stage in stages],
+    )
+    assert result.success
+    succeeded = instance.all_logs(result.run_id, of_type=DagsterEventType.RUN_SUCCESS)
+    context = build_run_status_sensor_context(
+        sensor_name="project_run_succeeded",
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=succeeded[0].dagster_event,
+        resources={"db": DatabaseResource(url=stack["DATABASE_URL"])},
+    )
+    defs.resolve_sensor_def("project_run_succeeded")(context)
+
+
+def test_a_run_of_some_stages_that_succeeds_leaves_the_project_as_its_stages_stand(
+    runs: dict[str, Any], stack: dict[str, str], engine: sa.Engine, defs: Any, instance: Any
+) -> None:
+    """Never `done` without a video: a blocked project stays blocked, a failed one failed."""
+    blocked, _ = runs["harmful-brief"]
+    succeed_without_render(stack, defs, instance, blocked, ["sources"])
+    project = stored(engine, blocked)["project"]
+    assert project.status == "blocked", project.status_detail
+    assert "violence scored" in project.status_detail
+
+    thin, _ = runs["benign-thin-material"]
+    succeed_without_render(stack, defs, instance, thin, ["sources", "safety_check"])
+    project = stored(engine, thin)["project"]
+    assert project.status == "failed", project.status_detail
+    assert "research: The material is too thin to research" in project.status_detail
+
+
+def test_a_stage_whose_input_was_never_made_fails_once_saying_which(
+    runs: dict[str, Any], defs: Any, instance: Any
+) -> None:
+    """Materializing script alone for a project whose research never ran: no retries, the
+    missing stage named."""
+    project_id, _ = runs["benign-thin-material"]
+    result = defs.resolve_job_def("make_video").execute_in_process(
+        partition_key=project_id,
+        instance=instance,
+        asset_selection=[AssetKey("script")],
+        raise_on_error=False,
+    )
+    assert not result.success
+    kinds = [e.event_type_value for e in result.all_events]
+    assert kinds.count("STEP_FAILURE") == 1 and "STEP_UP_FOR_RETRY" not in kinds
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "stage 'research' has no stored output" in str(failure.event_specific_data.error)
