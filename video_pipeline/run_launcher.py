@@ -112,6 +112,11 @@ class ForkedRunLauncher(RunLauncher, ConfigurableClass):
         )
         self._instance.report_engine_event(message, run, cls=self.__class__)
         self._instance.report_run_failed(run)
+        # A step killed with its run holds its pool slot (render, provider) for good: Dagster
+        # frees slots when a step ends, and this one never did.
+        storage = self._instance.event_log_storage
+        if storage.supports_global_concurrency_limits:
+            storage.free_concurrency_slots_for_run(run_id)
 
     def terminate(self, run_id: str) -> bool:
         run = self._instance.get_run_by_id(run_id)

@@ -313,6 +313,13 @@ def test_cancel_by_the_sql_contract_during_research(
         engine.dispose()
 
 
+def render_slot_holders(cluster: Any) -> set[str]:
+    """The runs holding a slot of the render pool."""
+    with cluster.instance() as instance:
+        info = instance.event_log_storage.get_concurrency_info("render")
+    return {slot.run_id for slot in info.claimed_slots}
+
+
 def test_a_run_worker_killed_mid_render_fails_the_project_and_a_rerun_completes_it(
     stack: dict[str, str], store: ObjectStore
 ) -> None:
@@ -335,6 +342,9 @@ def test_a_run_worker_killed_mid_render_fails_the_project_and_a_rerun_completes_
         assert status.status_detail.startswith("run ")
         run = run_of(cluster, project_id)
         assert run.status == DagsterRunStatus.FAILURE
+        # The render step died holding a render pool slot; two such deaths would otherwise
+        # keep every later render waiting for good.
+        assert run.run_id not in render_slot_holders(cluster)
 
         rerun = cli(cluster, "project", "rerun", project_id)
         assert rerun.returncode == 0, rerun.stderr
@@ -371,6 +381,12 @@ def test_a_restart_mid_render_fails_the_run_instead_of_leaving_it_running(
         until(lambda: status_of(engine, project_id) == "failed", 120, "failed", cluster)
         print(f"failed {time.monotonic() - restarted:.1f} s after the daemon restarted")
 
+        until(
+            lambda: run.run_id not in render_slot_holders(cluster),
+            90,
+            "the dead run's render slot freed",
+            cluster,
+        )
         detail = current_project(engine, project_id).status_detail
         assert "the run's process is gone" in detail
         assert "project rerun" in detail
