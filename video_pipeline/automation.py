@@ -29,7 +29,7 @@ from video_pipeline.models import ProjectStatus
 from video_pipeline.platform_config import PlatformConfig
 from video_pipeline.queues import run_tags
 from video_pipeline.resources import DatabaseResource
-from video_pipeline.storage.ledger import Ledger, mark_queued
+from video_pipeline.storage.ledger import Ledger, StageState, mark_queued
 from video_pipeline.storage.partitions import (
     IntakeCandidate,
     awaiting_partition,
@@ -40,11 +40,14 @@ from video_pipeline.storage.projects import (
     approved_resumptions,
     failed_retryable_projects,
     project_status,
+    stage_in_flight,
     standing,
 )
 from video_pipeline.storage.quota_usage import admit_within_quotas
 
 OPEN: frozenset[ProjectStatus] = frozenset({"queued", "running"})
+STOPPED_STAGE: dict[ProjectStatus, StageState] = {"failed": "failed", "canceled": "canceled"}
+"""The state of a stage that was in flight when its run ended with the project this way."""
 """What a run-status sensor may still close: a project a stage has not closed itself."""
 
 make_video = define_asset_job(
@@ -187,13 +190,20 @@ def close_project(
     only_from: frozenset[ProjectStatus] = OPEN,
 ) -> None:
     """Move the project of the run the sensor reacts to, if it is still `only_from`, with
-    the detail `run <id> <what>`."""
+    the detail `run <id> <what>`; a stage the run left `running` (its process died in it)
+    ends with the project, and the detail names it."""
     project_id = context.dagster_run.tags.get("dagster/partition")
     if not project_id:
         return
     run_id = context.dagster_run.run_id
+    detail = f"run {run_id[:8]} {what}"
+    stage = stage_in_flight(db.engine, project_id, run_id) if to in STOPPED_STAGE else None
     Ledger(db.engine, project_id, run_id, warn=context.log.warning).move(
-        to, f"run {run_id[:8]} {what}", only_from=only_from
+        to,
+        f"{stage}: {detail}" if stage else detail,
+        stage=stage,
+        stage_state=STOPPED_STAGE.get(to),
+        only_from=only_from,
     )
 
 

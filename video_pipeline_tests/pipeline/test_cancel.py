@@ -339,7 +339,8 @@ def test_a_run_worker_killed_mid_render_fails_the_project_and_a_rerun_completes_
         print(f"failed {time.monotonic() - killed:.1f} s after the SIGKILL")
         status = current_project(engine, project_id)
         assert "SIGKILL" in status.status_detail, status.status_detail
-        assert status.status_detail.startswith("run ")
+        assert status.status_detail.startswith("render: run "), status.status_detail
+        assert stage_states(engine, project_id)["render"] == "failed"
         run = run_of(cluster, project_id)
         assert run.status == DagsterRunStatus.FAILURE
         # The render step died holding a render pool slot; two such deaths would otherwise
@@ -388,6 +389,8 @@ def test_a_restart_mid_render_fails_the_run_instead_of_leaving_it_running(
             cluster,
         )
         detail = current_project(engine, project_id).status_detail
+        assert detail.startswith("render: run "), detail
+        assert stage_states(engine, project_id)["render"] == "failed"
         assert "the run's process is gone" in detail
         assert "project rerun" in detail
         assert run_of(cluster, project_id).status == DagsterRunStatus.FAILURE
