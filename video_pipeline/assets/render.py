@@ -56,8 +56,14 @@ def artifact_keys(project_id: str, scene_count: int) -> dict[str, str]:
     return keys
 
 
-def publish(store: ObjectStore, project_id: str, rendered: RenderedVideo) -> dict[str, str]:
-    """Upload every artifact, then remove objects a previous render left that this one lacks."""
+def publish(
+    store: ObjectStore, project_id: str, run_id: str, rendered: RenderedVideo
+) -> dict[str, str]:
+    """Upload every artifact beside the published ones, copy them into place, then remove
+    what a previous render left that this one lacks (the uploads included).
+
+    The uploads take the time; a run canceled or killed during them leaves the previous
+    video, captions and frames as they were, not a mix of two renders."""
     keys = artifact_keys(project_id, len(rendered.scene_frames))
     files: dict[str, Path] = {
         "video": rendered.video,
@@ -67,7 +73,10 @@ def publish(store: ObjectStore, project_id: str, rendered: RenderedVideo) -> dic
     }
     files.update({f"frame{i}": frame for i, frame in enumerate(rendered.scene_frames)})
     store.ensure_bucket()
-    uris = {name: store.upload_file(path, keys[name]) for name, path in files.items()}
+    staging = f"projects/{project_id}/staging/{run_id}/"
+    for name, path in files.items():
+        store.upload_file(path, staging + name)
+    uris = {name: store.copy_within(staging + name, keys[name]) for name in files}
     current = set(keys.values())
     stale = [k for k in store.list_keys(f"projects/{project_id}/") if k not in current]
     store.delete_keys(stale)
@@ -167,8 +176,11 @@ def _music_path(project: Project) -> Path | None:
 
 
 def _published(store: ObjectStore, result: RenderResult) -> bool:
-    keys = set(store.list_keys(key_from_uri(result.video_uri)[1].rsplit("/", 1)[0] + "/"))
-    return {key_from_uri(uri)[1] for uri in (result.video_uri, result.thumbnail_uri)} <= keys
+    """Whether the bucket still holds this render: its thumbnail, and its video at the size
+    it was recorded with (not one a later, interrupted render left at the key)."""
+    video = store.size(key_from_uri(result.video_uri)[1])
+    thumbnail = store.size(key_from_uri(result.thumbnail_uri)[1])
+    return thumbnail is not None and video == result.probe.size_bytes
 
 
 def _render_and_publish(
@@ -202,7 +214,7 @@ def _render_and_publish(
             options=RenderOptions(encoder=engine.encoder),
         )
         problems = verify_render(rendered, script, project.settings)
-        uris = publish(store, project.id, rendered)
+        uris = publish(store, project.id, context.run_id, rendered)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     result = RenderResult(

@@ -66,6 +66,22 @@ class ObjectStore(Config):
         )
         return self.uri(key)
 
+    def copy_within(self, source_key: str, key: str) -> str:
+        """Copy an object inside the bucket (server-side, one request: up to 5 GB)."""
+        self.client.copy_object(
+            Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": source_key}
+        )
+        return self.uri(key)
+
+    def size(self, key: str) -> int | None:
+        """The object's size in bytes, or None when there is no such object."""
+        try:
+            return int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+        except self.client.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
     def download_file(self, key: str, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.client.download_file(self.bucket, key, str(path), Config=TRANSFER)

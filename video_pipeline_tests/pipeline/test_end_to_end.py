@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from dagster import DagsterExecutionInterruptedError
 
 from video_pipeline.render.probe import probe
 from video_pipeline.samples import demo_project
@@ -174,6 +175,69 @@ def test_rematerializing_replaces_rows_and_objects(
     assert sorted(store.list_keys(f"projects/{project_id}/")) == before_keys
     with engine.connect() as conn:
         assert project_row(conn, project_id).status == "done"
+
+
+def set_caption_colour(engine: sa.Engine, project_id: str, colour: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE projects SET settings = jsonb_set(settings, '{subtitle_style}', "
+                "jsonb_build_object('primary_colour', CAST(:colour AS text))) WHERE id = :id"
+            ),
+            {"id": project_id, "colour": colour},
+        )
+
+
+def published(store: ObjectStore, project_id: str) -> dict[str, bytes]:
+    return {key: store.read_bytes(key) for key in store.list_keys(f"projects/{project_id}/")}
+
+
+def test_a_render_stopped_while_uploading_leaves_the_published_video_whole(
+    rendered_project: str,
+    engine: sa.Engine,
+    store: ObjectStore,
+    defs: Any,
+    instance: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Canceled once its files are uploaded but before they are put in place: the bucket
+    keeps the previous render as it was; a stray video at the key is never reused."""
+    project_id = rendered_project
+    job = defs.resolve_job_def("make_video")
+    before = published(store, project_id)
+
+    def canceled(*_: Any) -> str:
+        raise DagsterExecutionInterruptedError()
+
+    set_caption_colour(engine, project_id, "#00FF7F")
+    with monkeypatch.context() as patched:
+        patched.setattr(ObjectStore, "copy_within", canceled)
+        stopped = job.execute_in_process(
+            partition_key=project_id, instance=instance, raise_on_error=False
+        )
+    assert not stopped.success
+    with engine.connect() as conn:
+        assert project_row(conn, project_id).status == "canceled"
+    after = published(store, project_id)
+    assert {k: v for k, v in after.items() if "/staging/" not in k} == before
+
+    # Another render's video left at the key (as a render stopped between its copies would):
+    # the recorded render is not reused over it.
+    set_caption_colour(engine, project_id, "#FFD700")
+    video_key = f"projects/{project_id}/video.mp4"
+    thumbnail_key = f"projects/{project_id}/thumbnail.jpg"
+    store.client.put_object(
+        Bucket=store.bucket, Key=video_key, Body=store.read_bytes(thumbnail_key)
+    )
+    again = job.execute_in_process(partition_key=project_id, instance=instance)
+    assert materialization_metadata(again, "render")["reused_previous_render"] is False
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT size_bytes FROM renders WHERE project_id = :id"), {"id": project_id}
+        ).one()
+        assert project_row(conn, project_id).status == "done"
+    assert store.size(video_key) == row.size_bytes
+    assert not [k for k in store.list_keys(f"projects/{project_id}/") if "/staging/" in k]
 
 
 def test_search_finds_the_owners_chunks_only(
