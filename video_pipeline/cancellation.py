@@ -17,7 +17,12 @@ from dagster import (
 from video_pipeline.automation import close_project
 from video_pipeline.deletion import BUSY_RUNS
 from video_pipeline.resources import DatabaseResource
-from video_pipeline.storage.cancel import CancelRequest, mark_canceled, pending_cancels
+from video_pipeline.storage.cancel import (
+    CancelRequest,
+    canceled_at,
+    mark_canceled,
+    pending_cancels,
+)
 
 RUNNING_RUNS = [status for status in BUSY_RUNS if status is not DagsterRunStatus.CANCELING]
 
@@ -42,6 +47,23 @@ def carry_out(engine: sa.Engine, instance: DagsterInstance, request: CancelReque
     return stop_runs(instance, request.project_id)
 
 
+def stop_stray_runs(engine: sa.Engine, instance: DagsterInstance) -> list[str]:
+    """Stop the runs, created before the cancel was asked, of projects already canceled on
+    request: the command that marked them could not reach this Dagster instance, or died
+    before it stopped them. A run started after the cancel (a rerun from the UI) stays."""
+    records = instance.get_run_records(RunsFilter(statuses=RUNNING_RUNS))
+    asked = canceled_at(engine, [r.dagster_run.tags.get("dagster/partition", "") for r in records])
+    stray = [
+        record.dagster_run.run_id
+        for record in records
+        if (when := asked.get(record.dagster_run.tags.get("dagster/partition", ""))) is not None
+        and record.create_timestamp <= when
+    ]
+    for run_id in stray:
+        instance.run_coordinator.cancel_run(run_id)
+    return stray
+
+
 @sensor(
     minimum_interval_seconds=2,
     default_status=DefaultSensorStatus.RUNNING,
@@ -57,9 +79,12 @@ def project_cancel_requests(context: SensorEvaluationContext, db: DatabaseResour
             f"project {request.project_id} {request.detail}; runs stopped: "
             + (", ".join(runs) if runs else "none")
         )
-    if not requests:
+    stray = stop_stray_runs(db.engine, context.instance)
+    if stray:
+        context.log.info(f"runs of canceled projects stopped: {', '.join(stray)}")
+    if not requests and not stray:
         return SkipReason("no cancel requested")
-    return SkipReason(f"canceled {len(requests)} project(s)")
+    return SkipReason(f"canceled {len(requests)} project(s), stopped {len(stray)} stray run(s)")
 
 
 @run_status_sensor(

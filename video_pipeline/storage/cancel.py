@@ -3,7 +3,10 @@
 `project cancel` or another service sets `projects.cancel_requested_at` (and who asked in
 `cancel_requested_by`); the `project_cancel_requests` sensor (or `project cancel` itself,
 where it reaches the Dagster instance) ends the project's runs and moves it to `canceled`.
-A request on a project that already ended does nothing, and a rerun clears it.
+A request on a project that already ended does nothing: the ledger clears it when a new
+attempt starts (a rerun, a run from the UI, the nightly retry). A project marked canceled
+whose runs were not stopped (the command could not reach the Dagster instance, or died in
+between) has them stopped by the sensor.
 """
 
 from __future__ import annotations
@@ -15,13 +18,11 @@ import sqlalchemy as sa
 
 from video_pipeline.models import ProjectStatus
 from video_pipeline.storage.ledger import Ledger
-from video_pipeline.storage.tables import projects, stage_states
+from video_pipeline.storage.tables import is_project_id, projects, stage_states
 
 CANCELABLE: frozenset[ProjectStatus] = frozenset(
     {"new", "deferred", "queued", "running", "needs_review"}
 )
-CLEARED = {"cancel_requested_at": None, "cancel_requested_by": None}
-"""The columns a rerun writes, so an old request does not cancel the new attempt."""
 
 
 class CancelRefused(ValueError):
@@ -101,3 +102,19 @@ def mark_canceled(engine: sa.Engine, request: CancelRequest) -> bool:
         stage_state="canceled" if stage else None,
         only_from=CANCELABLE,
     )
+
+
+def canceled_at(engine: sa.Engine, project_ids: list[str]) -> dict[str, datetime]:
+    """When the cancel of each of `project_ids` that ended canceled on request was asked."""
+    ids = [pid for pid in project_ids if is_project_id(pid)]
+    if not ids:
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(projects.c.id, projects.c.cancel_requested_at).where(
+                projects.c.id.in_(ids),
+                projects.c.status == "canceled",
+                projects.c.cancel_requested_at.is_not(None),
+            )
+        ).all()
+    return {str(row.id): row.cancel_requested_at for row in rows}

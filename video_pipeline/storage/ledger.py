@@ -118,6 +118,9 @@ class Ledger:
                 "status_detail": detail,
                 "updated_at": sa.func.now(),
             }
+            if row.status in TERMINAL and to not in TERMINAL:
+                # A new attempt: a cancel asked while the project had ended does nothing.
+                values.update(cancel_requested_at=None, cancel_requested_by=None)
             if self.run_id is not None:
                 values["run_id"] = self.run_id
             conn.execute(sa.update(projects).where(projects.c.id == self.project_id).values(values))
@@ -145,6 +148,12 @@ class Ledger:
                 self.warn(
                     f"project {self.project_id}: stage {stage} → {state} refused (run "
                     f"{self.run_id[:8]} no longer holds the project; {row.run_id[:8]} does)"
+                )
+                return False
+            if self.run_id is not None and row.status == "canceled" and state != "canceled":
+                self.warn(
+                    f"project {self.project_id}: stage {stage} → {state} refused (the project "
+                    "was canceled)"
                 )
                 return False
             self._write_stage(conn, stage, state, detail)

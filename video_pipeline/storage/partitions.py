@@ -17,7 +17,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from video_pipeline.storage.cancel import CLEARED
 from video_pipeline.storage.ledger import TERMINAL, Ledger
 from video_pipeline.storage.tables import projects
 
@@ -162,7 +161,7 @@ def request_rerun(engine: sa.Engine, project_id: str) -> int:
         only_from=frozenset({row.status}),
         # No run holds the project until the rerun's run takes it: a late event of the old
         # run (a canceled run's sensor) is then refused as stale.
-        columns={"reruns": reruns, "partition_added_at": None, "run_id": None, **CLEARED},
+        columns={"reruns": reruns, "partition_added_at": None, "run_id": None},
     )
     if not moved:
         raise RerunRefused(f"project {project_id} changed meanwhile; try again")

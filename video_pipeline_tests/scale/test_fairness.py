@@ -1,13 +1,20 @@
-"""Fair, prioritised run queue: projects inserted as rows, run requests from the real intake
-sensor, runs queued on the real instance (dagster.yaml's limits), and the order in which the
-daemon's own queued-run coordinator dequeues them."""
+"""Fair, prioritised run queue, one run per project, and the runs of canceled projects
+stopped: projects inserted as rows, run requests from the real intake sensor, runs queued on
+the real instance (dagster.yaml's limits), and the order in which the daemon's own
+queued-run coordinator dequeues them."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import sqlalchemy as sa
-from dagster import DagsterEvent, DagsterEventType, DagsterRunStatus, RunsFilter
+from dagster import (
+    DagsterEvent,
+    DagsterEventType,
+    DagsterRunStatus,
+    RunsFilter,
+    build_sensor_context,
+)
 from dagster._core.remote_origin import (
     RegisteredCodeLocationOrigin,
     RemoteJobOrigin,
@@ -17,6 +24,8 @@ from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import (
     QueuedRunCoordinatorDaemon,
 )
 
+from video_pipeline.resources import DatabaseResource
+from video_pipeline.storage.cancel import mark_canceled, pending_cancels, request_cancel
 from video_pipeline_tests.helpers import insert_project_sql, tick_intake
 
 
@@ -141,3 +150,32 @@ def test_a_second_run_of_a_project_waits_until_its_first_run_ends(
     for run_id in (other, again.run_id):
         _report(instance, run_id, DagsterEventType.RUN_SUCCESS)
     tick_intake(defs, instance, url)
+
+
+def test_runs_of_a_project_canceled_elsewhere_are_stopped_but_not_a_later_one(
+    stack: dict[str, str], engine: sa.Engine, defs: Any, instance: Any
+) -> None:
+    """`project cancel` run against another Dagster instance (or killed between its two
+    halves) marks the project canceled without stopping its run: the sensor stops it, and
+    leaves alone a run launched after the cancel (a rerun from the UI)."""
+    url = stack["DATABASE_URL"]
+    ours = set(_insert(engine, "owner-canceled", 1))
+    (old_run, project_id), *_ = _queue(defs, instance, url, ours).items()
+    request_cancel(engine, project_id, "svc-elsewhere")
+    assert mark_canceled(engine, pending_request(engine, project_id))
+    later = instance.create_run_for_job(
+        job_def=defs.resolve_job_def("make_video"),
+        tags={"dagster/partition": project_id},
+        status=DagsterRunStatus.QUEUED,
+        remote_job_origin=instance.get_run_by_id(old_run).remote_job_origin,
+    )
+    context = build_sensor_context(instance=instance, resources={"db": DatabaseResource(url=url)})
+    defs.resolve_sensor_def("project_cancel_requests")(context)
+    assert instance.get_run_by_id(old_run).status == DagsterRunStatus.CANCELED
+    assert instance.get_run_by_id(later.run_id).status == DagsterRunStatus.QUEUED
+    instance.run_coordinator.cancel_run(later.run_id)
+    tick_intake(defs, instance, url)
+
+
+def pending_request(engine: sa.Engine, project_id: str) -> Any:
+    return next(r for r in pending_cancels(engine) if r.project_id == project_id)

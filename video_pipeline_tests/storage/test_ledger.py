@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from video_pipeline.automation import OPEN
 from video_pipeline.models import ProjectSettings, ProjectStatus
+from video_pipeline.storage.cancel import pending_cancels
 from video_pipeline.storage.events import project_history as history
 from video_pipeline.storage.ledger import TRANSITIONS, Ledger, allowed, mark_queued
 from video_pipeline.storage.partitions import request_rerun
@@ -129,3 +130,48 @@ def test_a_late_event_of_the_run_before_a_rerun_is_refused(engine: sa.Engine) ->
     assert status_of(engine, project_id)[0] == "queued"
     rerun = str(uuid.uuid4())
     assert Ledger(engine, project_id, run_id=rerun).move("running", "sources: running")
+
+
+def cancel_request(engine: sa.Engine, project_id: str) -> tuple[object, object]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT cancel_requested_at, cancel_requested_by FROM projects WHERE id = :id"),
+            {"id": project_id},
+        ).one()
+    return row.cancel_requested_at, row.cancel_requested_by
+
+
+def test_a_cancel_asked_of_an_ended_project_does_not_cancel_its_next_attempt(
+    engine: sa.Engine,
+) -> None:
+    project_id = new_project(engine)
+    force(engine, project_id, "done")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE projects SET cancel_requested_at = now(), cancel_requested_by = 'late' "
+                "WHERE id = :id"
+            ),
+            {"id": project_id},
+        )
+    assert Ledger(engine, project_id, run_id=str(uuid.uuid4())).move("running", "sources: running")
+    assert cancel_request(engine, project_id) == (None, None)
+    assert project_id not in {request.project_id for request in pending_cancels(engine)}
+
+
+def test_a_run_records_no_stage_on_a_project_canceled_under_it(engine: sa.Engine) -> None:
+    """The cancel marks the project first; the run's stage that ends afterwards stays
+    canceled instead of being written done."""
+    project_id, run_id = new_project(engine), str(uuid.uuid4())
+    ledger = Ledger(engine, project_id, run_id=run_id)
+    assert ledger.move("running", "render: running", stage="render", stage_state="running")
+    assert Ledger(engine, project_id).move(
+        "canceled", "render: canceled by svc", stage="render", stage_state="canceled"
+    )
+    assert not ledger.stage("render", "done")
+    with engine.connect() as conn:
+        state = conn.execute(
+            sa.text("SELECT state FROM stage_states WHERE project_id = :id AND stage = 'render'"),
+            {"id": project_id},
+        ).scalar_one()
+    assert state == "canceled"
