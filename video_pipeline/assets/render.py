@@ -22,11 +22,13 @@ from video_pipeline.render.engine import RenderedVideo, RenderOptions, render_vi
 from video_pipeline.render.verify import verify_render
 from video_pipeline.resources import (
     DatabaseResource,
+    IngestResource,
     ObjectStoreResource,
     ProvidersResource,
     RenderResource,
     StageLimitsResource,
 )
+from video_pipeline.stages.sources import music_file
 from video_pipeline.storage.object_store import ObjectStore, key_from_uri
 from video_pipeline.storage.renders import current_render, save_render
 from video_pipeline.storage.stage_outputs import content_hash
@@ -103,15 +105,19 @@ def render(
     providers: ProvidersResource,
     render_engine: RenderResource,
     stage_limits: StageLimitsResource,
+    ingest: IngestResource,
 ) -> Iterator[Output[RenderResult] | AssetCheckResult]:
     store = object_store
     with tracked_stage(context, db.engine, providers, stage_limits, "render") as run:
         project_id = run.project.id
-        input_hash = render_input_hash(script, run.project, providers.kind, render_engine)
+        music = music_file(run.project.music, ingest) if run.project.music else None
+        input_hash = render_input_hash(script, run.project, providers.kind, render_engine, music)
         result = current_render(db.engine, project_id, input_hash)
         reused = result is not None and _published(store, result)
         if result is None or not reused:
-            result, problems = _render_and_publish(context, script, run, store, render_engine)
+            result, problems = _render_and_publish(
+                context, script, run, store, render_engine, music
+            )
             save_render(db.engine, project_id, result, None if problems else input_hash)
         else:
             problems = []
@@ -154,10 +160,9 @@ def render(
 
 
 def render_input_hash(
-    script: Script, project: Project, provider: str, engine: RenderResource
+    script: Script, project: Project, provider: str, engine: RenderResource, music: Path | None
 ) -> str:
     """Everything the video depends on: equal hashes mean an equal video."""
-    music = _music_path(project)
     return content_hash(
         RenderInputs(
             script=script,
@@ -168,11 +173,6 @@ def render_input_hash(
             code_version=RENDER_CODE_VERSION,
         )
     )
-
-
-def _music_path(project: Project) -> Path | None:
-    music = project.music
-    return Path(music.uri) if music is not None and music.uri else None
 
 
 def _published(store: ObjectStore, result: RenderResult) -> bool:
@@ -189,6 +189,7 @@ def _render_and_publish(
     run: StageRun,
     store: ObjectStore,
     engine: RenderResource,
+    music: Path | None,
 ) -> tuple[RenderResult, list[str]]:
     project = run.project
     workdir = engine.scratch_dir(project.id, context.run_id, "render")
@@ -209,7 +210,7 @@ def _render_and_publish(
             providers.speech,
             providers.images,
             workdir,
-            music_path=_music_path(project),
+            music_path=music,
             on_progress=log_progress,
             options=RenderOptions(encoder=engine.encoder),
         )

@@ -25,6 +25,8 @@ from video_pipeline.providers.languages import (
     not_language,
     supported_languages,
 )
+from video_pipeline.render.errors import RenderError
+from video_pipeline.render.probe import inspect_media
 from video_pipeline.samples import DEMO_DIR
 from video_pipeline.stages.fetch import FetchLimits, fetch
 from video_pipeline.stages.formats import (
@@ -112,7 +114,7 @@ def extract_sources(
             continue
         try:
             if source.role == "music":
-                check_music(source, limits)
+                music_file(source, limits)
                 continue
             item = extract_source(source, limits)
             language_problem(item, project.settings.language)
@@ -149,8 +151,10 @@ def language_problem(item: ExtractedSource, project_language: str) -> None:
         )
 
 
-def check_music(source: SourceInput, limits: IngestLimits) -> None:
-    """Music is not text: it only has to be a readable audio file inside the root."""
+def music_file(source: SourceInput, limits: IngestLimits) -> Path:
+    """The checked path of a music source: a file inside the root (a relative path or a
+    `file:` URI resolved as for material), of an audio type, that ffmpeg reads as audio.
+    The render plays this path, never the uri as written."""
     if source.kind != "file" or not source.uri:
         raise PipelineInputError("background music must be a local audio file (kind 'file')")
     path = readable_file(_local_path(source.uri, limits), limits)
@@ -158,6 +162,18 @@ def check_music(source: SourceInput, limits: IngestLimits) -> None:
         raise PipelineInputError(
             f"background music must be one of {', '.join(MUSIC_TYPES)}, not '{path.suffix}'"
         )
+    try:
+        media = inspect_media(path)
+    except RenderError:
+        media = None
+    if media is None or not any(s.kind == "audio" for s in media.streams):
+        raise PipelineInputError(
+            f"background music {path.name} is not a readable audio file (ffmpeg finds no "
+            "audio in it): upload an mp3, wav, m4a, aac, ogg, opus or flac file"
+        )
+    if media.duration_seconds <= 0:
+        raise PipelineInputError(f"background music {path.name} has no sound: it lasts 0 s")
+    return path
 
 
 def extract_source(source: SourceInput, limits: IngestLimits) -> ExtractedSource:

@@ -290,7 +290,8 @@ def test_background_music_is_mixed_under_the_voice(
         title="How honeybees run a hive",
         brief="A short explainer on how a honeybee colony works.",
         settings={"aspect": "16:9", "resolution": "720p", "duration_seconds": 12},
-        sources=[*demo_sources(), {"role": "music", "kind": "file", "uri": str(music)}],
+        # Relative to the uploads folder, as another service may name it.
+        sources=[*demo_sources(), {"role": "music", "kind": "file", "uri": "music.wav"}],
     )
 
     assert result.success, project_row_detail(engine, project_id)

@@ -110,6 +110,8 @@ def build_cases(uploads: Path, outside: Path, redirector: str) -> list[Case]:
     utf16.write_bytes(PROSE.encode("utf-16"))
     binary = uploads / "blob.txt"
     binary.write_bytes(bytes(rng.randrange(256) for _ in range(4000)) + b"\x00")
+    (uploads / "fake.wav").write_text("la la la, not a sound")
+    (uploads / "empty.mp3").write_bytes(b"")
     noise = bytes(rng.randrange(32, 256) for _ in range(6000)).decode("latin-1")
     blob = base64.b64encode(rng.randbytes(6000)).decode()
     limit = 1_000_000
@@ -324,6 +326,16 @@ def build_cases(uploads: Path, outside: Path, redirector: str) -> list[Case]:
             "music-as-text",
             ["background music must be an audio file"],
             [*good, text("la la la", role="music")],
+        ),
+        Case(
+            "music-not-audio",
+            ["background music fake.wav is not a readable audio file"],
+            [*good, file(uploads / "fake.wav", role="music")],
+        ),
+        Case(
+            "music-empty",
+            ["background music empty.mp3 is not a readable audio file"],
+            [*good, file("empty.mp3", role="music")],
         ),
     ]
 
