@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -27,6 +28,9 @@ CameraMotion = Literal["none", "zoom", "pan"]
 Priority = Literal["high", "normal", "low"]
 
 
+_FONT_FAMILY = re.compile(r"[^\W_][\w .'-]{0,63}")
+
+
 class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
@@ -37,7 +41,7 @@ class Contract(BaseModel):
 class SubtitleStyle(Contract):
     """How burned-in captions look; defaults respect each aspect's safe area."""
 
-    font: str = "DejaVu Sans"
+    font: str = Field("DejaVu Sans", description="a font family name, e.g. 'DejaVu Sans'")
     size_ratio: float = Field(0.045, gt=0.01, le=0.2, description="font size / frame height")
     primary_colour: str = Field("#FFFFFF", pattern=r"^#[0-9A-Fa-f]{6}$")
     outline_colour: str = Field("#000000", pattern=r"^#[0-9A-Fa-f]{6}$")
@@ -50,6 +54,17 @@ class SubtitleStyle(Contract):
         "pop: one word at a time",
     )
     highlight_colour: str = Field("#FFD23F", pattern=r"^#[0-9A-Fa-f]{6}$")
+
+    @field_validator("font")
+    @classmethod
+    def _a_family_name(cls, font: str) -> str:
+        """The name goes into the caption file's style line: nothing that could end it."""
+        if not _FONT_FAMILY.fullmatch(font):
+            raise ValueError(
+                "a font family name is letters, digits, spaces, '-', '.' or an apostrophe "
+                f"(at most 64 characters), e.g. 'DejaVu Sans'; got {font[:80]!r}"
+            )
+        return font
 
 
 class ProjectSettings(Contract):

@@ -300,6 +300,12 @@ def build_cases(uploads: Path, outside: Path, redirector: str) -> list[Case]:
             settings={"language": "tlh"},
         ),
         Case(
+            "caption-font-that-ends-its-style-line",
+            ["subtitle_style.font", "a font family name is letters, digits"],
+            good,
+            settings={"subtitle_style": {"font": "DejaVu Sans\n[Events]\nDialogue: 0,x"}},
+        ),
+        Case(
             "settings-array",
             [
                 'settings must be a JSON object of named settings, such as {"duration_seconds"',

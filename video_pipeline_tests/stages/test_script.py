@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
+from pathlib import Path
+
 import pytest
 
 from video_pipeline.errors import PipelineInputError
@@ -15,6 +18,7 @@ from video_pipeline.models import (
     Script,
 )
 from video_pipeline.providers.offline.content import OfflineContent
+from video_pipeline.providers.offline.speech import EspeakSpeech
 from video_pipeline.stages.script import grounding_problems, pacing_problems, run_script
 from video_pipeline.text.words import words
 
@@ -146,3 +150,29 @@ def test_duration_too_short_for_any_fact_is_refused(
     )
     with pytest.raises(PipelineInputError, match="Set the duration to at least"):
         write(demo, research, demo_dna, content, 5)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Supercalifragilistic" * 14,
+        "Ḧ̷̛̝͓́ơ̴̢̧͓̹̦̿n̷̨̛͉̞̈́ė̵̢̛̳̦y 🐝🐝🐝 \u202e\u200f\u2066 b̸̡̛̠̈́e̵̢̛̳e̶̡̛̝s̷̨̛͉",
+        " ".join(["honeybees"] * 40),
+    ],
+)
+def test_a_long_or_odd_title_cannot_make_the_opening_outlast_the_video(
+    demo: Project,
+    demo_research: Research,
+    demo_dna: DnaProfile,
+    content: OfflineContent,
+    title: str,
+    tmp_path: Path,
+) -> None:
+    settings = demo.settings.model_copy(update={"duration_seconds": 12})
+    script = run_script(title, demo.brief, demo_research, demo_dna, settings, content)
+    hook = script.scenes[0].narration
+    assert not [c for c in hook if unicodedata.category(c) in ("Cc", "Cf")], hook
+    spoken = EspeakSpeech(demo_dna.words_per_minute).synthesize(
+        hook, settings.voice, tmp_path / "hook.wav", settings.language
+    )
+    assert spoken.duration_seconds <= 6.0, (hook, spoken.duration_seconds)

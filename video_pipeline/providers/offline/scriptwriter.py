@@ -4,6 +4,7 @@ in the creator's measured patterns, sized to the target duration at the creator'
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from video_pipeline.errors import PipelineInputError
@@ -21,6 +22,13 @@ from video_pipeline.models import (
 from video_pipeline.text.normalise import squash
 from video_pipeline.text.words import keywords, stems, words
 
+_SPOKEN_TITLE_CHARS, _SPOKEN_WORD_CHARS = 60, 20
+_UNSPOKEN = frozenset({"Cc", "Cf", "So", "Sk"})
+"""Controls, direction marks, emoji and other symbols: read out by name, if at all."""
+_GENERIC_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_ZALGO = re.compile(f"([^{_GENERIC_MARKS}])[{_GENERIC_MARKS}]{{3,}}")
+"""A character under three or more general combining marks: a tower, not accents (a
+Vietnamese vowel carries two)."""
 PACE_SLACK = 0.08
 """How far the script may speed up or slow down from the creator's pace to hit the duration;
 well inside the pacing check's tolerance."""
@@ -92,7 +100,7 @@ def _frames(title: str, dna: DnaProfile, language: str) -> tuple[list[str], list
     title again), so that everything it says is in the project's language."""
     if language == "en":
         return _hooks(title, dna), _ctas(dna)
-    heading = squash(title)
+    heading = _speakable(title) or squash(title)[:_SPOKEN_TITLE_CHARS]
     return [heading], [_FOLLOW_FOR_MORE.get(language, heading)]
 
 
@@ -346,9 +354,24 @@ def _ctas(dna: DnaProfile) -> list[str]:
     return variants
 
 
+def _speakable(title: str) -> str:
+    """The title as the narration may say it: no control or direction marks or emoji, no
+    towers of combining marks (espeak reads each one out; accents and the vowel signs of
+    Indic and Arabic script stay), words of at most 20 characters, at most 8 words and 60
+    characters, so that a long or odd title cannot make the opening outlast the video."""
+    text = _ZALGO.sub(r"\1", unicodedata.normalize("NFD", squash(title)))
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(c for c in text if unicodedata.category(c) not in _UNSPOKEN)
+    text = " ".join(word[:_SPOKEN_WORD_CHARS] for word in text.split()[:8])
+    if len(text) > _SPOKEN_TITLE_CHARS:
+        cut = text.rfind(" ", 0, _SPOKEN_TITLE_CHARS)
+        text = text[: cut if cut > 0 else _SPOKEN_TITLE_CHARS]
+    return text
+
+
 def _subject(title: str) -> str:
     """The title as it reads mid-sentence ("How bees fly" -> "how bees fly")."""
-    title = squash(title).rstrip(".!?")
+    title = _speakable(title).rstrip(".!?")
     if len(title) > 1 and title[0].isupper() and title[1].islower():
         return title[0].lower() + title[1:]
     return title
