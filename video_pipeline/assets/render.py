@@ -1,9 +1,11 @@
 """The render stage: one ffmpeg pass to an MP4, artifacts to S3, facts to Postgres."""
 
+import contextlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import sqlalchemy as sa
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -118,7 +120,12 @@ def render(
             result, problems = _render_and_publish(
                 context, script, run, store, render_engine, music
             )
-            save_render(db.engine, project_id, result, None if problems else input_hash)
+            try:
+                save_render(db.engine, project_id, result, None if problems else input_hash)
+            except sa.exc.IntegrityError:
+                # The project was deleted while it rendered: take back what was published.
+                store.delete_keys(store.list_keys(f"projects/{project_id}/"))
+                raise
         else:
             problems = []
             context.log.info("script and settings unchanged since the last render: reusing it")
@@ -218,6 +225,8 @@ def _render_and_publish(
         uris = publish(store, project.id, context.run_id, rendered)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the project's folder, unless another run uses it
+            workdir.parent.rmdir()
     result = RenderResult(
         video_uri=uris["video"],
         thumbnail_uri=uris["thumbnail"],

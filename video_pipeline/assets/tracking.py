@@ -140,6 +140,12 @@ def tracked_stage(
     except Failure:
         raise
     except Exception as exc:
+        if project_status(engine, ledger.project_id) is None:
+            # Deleted under the run (its rows cascade away): nothing to retry or record.
+            raise Failure(
+                description=f"{stage}: project {ledger.project_id} was deleted while it ran",
+                allow_retries=False,
+            ) from exc
         message = (
             str(exc)
             if isinstance(exc, PipelineInputError | ProviderError)

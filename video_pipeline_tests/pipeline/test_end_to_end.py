@@ -301,3 +301,45 @@ def test_background_music_is_mixed_under_the_voice(
     assert len(facts.audio) == 1 and facts.audio[0].channels == 2
     # The 4 s track loops under the whole narration.
     assert facts.duration_seconds > 8
+
+
+def test_a_project_deleted_while_it_renders_leaves_nothing_in_the_bucket(
+    stack: dict[str, str],
+    engine: sa.Engine,
+    store: ObjectStore,
+    defs: Any,
+    instance: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another service deletes the row by SQL (its rows cascade) once the video is
+    uploaded: the render takes its objects back and stops, without retrying."""
+    import video_pipeline.assets.render as render_asset
+
+    real_publish = render_asset.publish
+
+    def publish_then_delete(*args: Any) -> dict[str, str]:
+        uris = real_publish(*args)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM projects WHERE id = :id"), {"id": args[1]})
+        return uris
+
+    monkeypatch.setattr(render_asset, "publish", publish_then_delete)
+    project_id, result = launch(
+        engine,
+        defs,
+        instance,
+        stack["DATABASE_URL"],
+        owner="deleted-midway",
+        title="How honeybees keep time",
+        brief="A short explainer on how bees find food.",
+        settings={"duration_seconds": 15},
+        sources=demo_sources(),
+    )
+    assert not result.success
+    kinds = [e.event_type_value for e in result.all_events if e.step_key == "render"]
+    assert "STEP_UP_FOR_RETRY" not in kinds and kinds[-1] == "STEP_FAILURE"
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert f"project {project_id} was deleted while it ran" in str(
+        failure.event_specific_data.error
+    )
+    assert store.list_keys(f"projects/{project_id}/") == []
