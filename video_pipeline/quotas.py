@@ -47,14 +47,20 @@ class QuotaStop(BaseModel):
 
     @property
     def message(self) -> str:
+        if self.limit <= 0:
+            option = "--" + self.quota.replace("_", "-")
+            return (
+                f"quota {self.quota} is 0: this owner may not start projects; deferred until "
+                f"the quota is raised (video-pipeline owner set OWNER {option} N)"
+            )
         when = (
-            f"resets at {self.resets_at:%Y-%m-%d %H:%M} UTC"
+            f"when the quota resets at {self.resets_at:%Y-%m-%d %H:%M} UTC"
             if self.resets_at
-            else "frees up when one of the owner's projects in progress finishes"
+            else "when one of the owner's projects in progress finishes"
         )
         return (
             f"quota {self.quota} reached ({self.used:g} of {self.limit:g}); deferred, "
-            f"starts by itself when the quota {when}"
+            f"starts by itself {when}"
         )
 
 

@@ -22,7 +22,7 @@ from video_pipeline.providers.base import ProviderError, Providers
 from video_pipeline.render.errors import RenderError
 from video_pipeline.resources import ProvidersResource, StageLimitsResource
 from video_pipeline.storage.cancel import CANCELABLE
-from video_pipeline.storage.ledger import Ledger, StageState
+from video_pipeline.storage.ledger import Ledger, StageState, allowed
 from video_pipeline.storage.projects import is_project_id, load_project, project_status
 
 
@@ -80,6 +80,21 @@ def _deterministic(exc: Exception) -> StageState | None:
     return None
 
 
+def _why_not_started(engine: sa.Engine, project_id: str) -> str:
+    current = project_status(engine, project_id)
+    if current is None:
+        return f"project {project_id} does not exist (it was deleted)"
+    status = current[0]
+    if status == "deferred":
+        return (
+            "the project is deferred: its owner's quota is reached, and it starts by itself "
+            f"when the quota allows ({current[1]})"
+        )
+    if not allowed(status, "running"):
+        return f"a run cannot start a project that is '{status}' ({current[1]})"
+    return "this run no longer holds the project (it already stopped it, or a newer run took over)"
+
+
 @contextmanager
 def tracked_stage(
     context: AssetExecutionContext,
@@ -106,13 +121,7 @@ def tracked_stage(
     ledger = stage_ledger(context, engine)
     if not ledger.move("running", f"{stage}: running", stage=stage, stage_state="running"):
         raise Failure(
-            description=f"{stage}: not started: "
-            + (
-                "this run no longer holds the project (it already stopped it, or a newer run "
-                "took over)"
-                if project_status(engine, ledger.project_id) is not None
-                else f"project {ledger.project_id} does not exist (it was deleted)"
-            ),
+            description=f"{stage}: not started: {_why_not_started(engine, ledger.project_id)}",
             allow_retries=False,
         )
     seconds = limits.seconds(stage)

@@ -35,7 +35,13 @@ def test_the_first_quota_reached_stops_and_says_when_it_resets() -> None:
     assert monthly is not None and monthly.resets_at == datetime(2027, 1, 1, tzinfo=UTC)
     running = quota_stop(QuotaLimits(projects_in_progress=1), OwnerUsage(in_progress=1), NOW)
     assert running is not None and running.resets_at is None
-    assert "in progress finishes" in running.message
+    assert running.message.endswith(
+        "starts by itself when one of the owner's projects in progress finishes"
+    )
+    suspended = quota_stop(QuotaLimits(projects_per_day=0), OwnerUsage(), NOW)
+    assert suspended is not None and "starts by itself" not in suspended.message
+    assert "this owner may not start projects" in suspended.message
+    assert "owner set OWNER --projects-per-day N" in suspended.message
 
 
 def test_owner_limits_override_the_deployment_defaults() -> None:
@@ -80,6 +86,16 @@ def test_a_project_over_quota_is_deferred_and_starts_when_the_quota_allows(
 
     # Later ticks leave it alone (no new events) until the owner's limit is raised.
     assert second not in requested(defs, instance, url)
+    assert len(project_history(engine, second)) == 1
+    # A run launched by hand for it (the UI) stops at once, saying why.
+    instance.add_dynamic_partitions("projects", [second])
+    by_hand = defs.resolve_job_def("make_video").execute_in_process(
+        partition_key=second, instance=instance, raise_on_error=False
+    )
+    failure = next(e for e in by_hand.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "sources: not started: the project is deferred: its owner's quota" in str(
+        failure.event_specific_data.error
+    )
     assert len(project_history(engine, second)) == 1
     raised = CliRunner().invoke(app, ["owner", "set", limited, "--projects-per-day", "2"])
     assert raised.exit_code == 0, raised.output
