@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from dagster import RunRequest, SensorResult, build_sensor_context
+from dagster import (
+    DagsterEventType,
+    RunRequest,
+    SensorResult,
+    build_run_status_sensor_context,
+    build_sensor_context,
+)
 
 from video_pipeline.assets.stage_asset import PROJECTS
 from video_pipeline.devstack.postgres import _embedded_postgres
@@ -116,6 +122,21 @@ def stopped_project(engine: sa.Engine, project_id: str, result: Any) -> Any:
     assert not result.success
     with engine.connect() as conn:
         return project_row(conn, project_id)
+
+
+def react_to_run(
+    defs: Any, instance: Any, database_url: str, sensor: str, result: Any, event: DagsterEventType
+) -> None:
+    """Evaluate the run-status sensor `sensor` on `result`'s `event`, as the daemon does."""
+    logged = instance.all_logs(result.run_id, of_type=event)
+    context = build_run_status_sensor_context(
+        sensor_name=sensor,
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        dagster_event=logged[0].dagster_event,
+        resources={"db": DatabaseResource(url=database_url)},
+    )
+    defs.resolve_sensor_def(sensor)(context)
 
 
 def materialization_metadata(result: Any, asset: str) -> dict[str, Any]:

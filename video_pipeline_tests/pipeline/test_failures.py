@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from dagster import DagsterEventType, build_run_status_sensor_context
+from dagster import DagsterEventType
 
-from video_pipeline.resources import DatabaseResource
-from video_pipeline_tests.helpers import project_row, stopped_project
+from video_pipeline_tests.helpers import project_row, react_to_run, stopped_project
 from video_pipeline_tests.pipeline.test_end_to_end import demo_sources, launch
 
 
@@ -152,15 +151,14 @@ def test_a_partition_added_by_hand_fails_clearly_and_closes_nothing(
     failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert [e.step_key for e in failures] == ["sources"]
     assert expected in failures[0].event_specific_data.error.message
-    failed = instance.all_logs(result.run_id, of_type=DagsterEventType.RUN_FAILURE)
-    context = build_run_status_sensor_context(
-        sensor_name="project_run_failed",
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-        dagster_event=failed[0].dagster_event,
-        resources={"db": DatabaseResource(url=stack["DATABASE_URL"])},
+    react_to_run(
+        defs,
+        instance,
+        stack["DATABASE_URL"],
+        "project_run_failed",
+        result,
+        DagsterEventType.RUN_FAILURE,
     )
-    defs.resolve_sensor_def("project_run_failed")(context)
     with engine.connect() as conn:
         events_after = conn.execute(sa.text("SELECT count(*) FROM project_events")).scalar_one()
     assert events_after == events_before

@@ -12,11 +12,15 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from dagster import AssetKey, DagsterEventType, build_run_status_sensor_context
+from dagster import AssetKey, DagsterEventType
 
-from video_pipeline.resources import DatabaseResource
 from video_pipeline.samples import DEMO_DIR
-from video_pipeline_tests.helpers import execute_request, insert_project_sql, tick_intake
+from video_pipeline_tests.helpers import (
+    execute_request,
+    insert_project_sql,
+    react_to_run,
+    tick_intake,
+)
 
 PROSE = (DEMO_DIR / "honeybees.md").read_text("utf-8")
 HARMFUL = (
@@ -190,15 +194,14 @@ def succeed_without_render(
         asset_selection=[AssetKey(stage) for stage in stages],
     )
     assert result.success
-    succeeded = instance.all_logs(result.run_id, of_type=DagsterEventType.RUN_SUCCESS)
-    context = build_run_status_sensor_context(
-        sensor_name="project_run_succeeded",
-        dagster_instance=instance,
-        dagster_run=result.dagster_run,
-        dagster_event=succeeded[0].dagster_event,
-        resources={"db": DatabaseResource(url=stack["DATABASE_URL"])},
+    react_to_run(
+        defs,
+        instance,
+        stack["DATABASE_URL"],
+        "project_run_succeeded",
+        result,
+        DagsterEventType.RUN_SUCCESS,
     )
-    defs.resolve_sensor_def("project_run_succeeded")(context)
 
 
 def test_a_run_of_some_stages_that_succeeds_leaves_the_project_as_its_stages_stand(
