@@ -9,6 +9,7 @@ and logged, so a stale process cannot move a finished project back to `running`.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -63,6 +64,23 @@ def allowed(current: ProjectStatus, to: ProjectStatus) -> bool:
     return to in TRANSITIONS[current]
 
 
+DETAIL_CHARS = 2000
+"""A status detail is read in a table row and a webhook: a tool's whole output is in the
+run's log, not here."""
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def readable(detail: str | None) -> str | None:
+    """`detail` without terminal control characters (a requester's name may carry them),
+    cut to DETAIL_CHARS."""
+    if detail is None:
+        return None
+    detail = _CONTROLS.sub(" ", detail)
+    if len(detail) > DETAIL_CHARS:
+        return detail[: DETAIL_CHARS - 40] + " … (cut; the run's log has all of it)"
+    return detail
+
+
 @dataclass(frozen=True)
 class Refusal:
     """Why a move was not written."""
@@ -96,6 +114,7 @@ class Ledger:
         `only_from` narrows the legal sources further, without a warning when the project is
         elsewhere (a run-status sensor closing only what is still open). `columns` are
         other columns of the project row written in the same update (a rerun's count)."""
+        detail = readable(detail)
         with self.engine.begin() as conn:
             row = self._locked(conn)
             if row is None:
@@ -140,6 +159,7 @@ class Ledger:
     def stage(self, stage: str, state: StageState, detail: str | None = None) -> bool:
         """Record a stage's state without moving the project (e.g. `retrying`, `done`);
         refused when this run no longer holds the project."""
+        detail = readable(detail)
         with self.engine.begin() as conn:
             row = self._locked(conn)
             if row is None:

@@ -13,7 +13,7 @@ from video_pipeline.automation import OPEN
 from video_pipeline.models import ProjectSettings, ProjectStatus
 from video_pipeline.storage.cancel import pending_cancels
 from video_pipeline.storage.events import project_history as history
-from video_pipeline.storage.ledger import TRANSITIONS, Ledger, allowed, mark_queued
+from video_pipeline.storage.ledger import DETAIL_CHARS, TRANSITIONS, Ledger, allowed, mark_queued
 from video_pipeline.storage.partitions import request_rerun
 from video_pipeline.storage.projects import create_project
 
@@ -175,3 +175,19 @@ def test_a_run_records_no_stage_on_a_project_canceled_under_it(engine: sa.Engine
             {"id": project_id},
         ).scalar_one()
     assert state == "canceled"
+
+
+def test_a_detail_is_stored_without_terminal_controls_and_cut_to_a_readable_length(
+    engine: sa.Engine,
+) -> None:
+    project_id = new_project(engine)
+    ledger = Ledger(engine, project_id, run_id=str(uuid.uuid4()))
+    dump = "render: ffmpeg said:\n" + "[h264 @ 0x5] error\x1b[31m\r\n" * 500
+    assert ledger.move("running", "sources: canceled by user\n\x1b[2J\x07x")
+    assert status_of(engine, project_id)[1] == "sources: canceled by user\n [2J x"
+    assert ledger.move("failed", dump, stage="render", stage_state="failed")
+    detail = status_of(engine, project_id)[1]
+    assert detail is not None and len(detail) <= DETAIL_CHARS
+    assert "\x1b" not in detail and "\r" not in detail
+    assert detail.startswith("render: ffmpeg said:\n[h264 @ 0x5] error")
+    assert detail.endswith("(cut; the run's log has all of it)")
