@@ -146,7 +146,9 @@ class ForkedRunLauncher(RunLauncher, ConfigurableClass):
         return CheckRunHealthResult(
             WorkerStatus.FAILED,
             "the run's process is gone (the machine or the Dagster daemon was restarted while "
-            "it ran); `video-pipeline project rerun` starts the project again",
+            "it ran, or it died when it could not record its end, e.g. with the database "
+            "down; the daemon's log has its last words); `video-pipeline project rerun` "
+            "starts the project again",
         )
 
 
