@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from dagster import AssetExecutionContext, Failure, MetadataValue
+from dagster import AssetExecutionContext, DagsterRunStatus, Failure, MetadataValue
 from dagster._core.errors import DagsterExecutionInterruptedError
 
 from video_pipeline.assets.time_limit import StageTimeLimitExceeded, time_limit
@@ -21,6 +21,7 @@ from video_pipeline.models import Project, ProjectStatus
 from video_pipeline.providers.base import ProviderError, Providers
 from video_pipeline.render.errors import RenderError
 from video_pipeline.resources import ProvidersResource, StageLimitsResource
+from video_pipeline.run_launcher import PID_TAG
 from video_pipeline.storage.cancel import CANCELABLE
 from video_pipeline.storage.ledger import Ledger, StageState, allowed
 from video_pipeline.storage.projects import is_project_id, load_project, project_status
@@ -78,6 +79,17 @@ def _deterministic(exc: Exception) -> StageState | None:
     if isinstance(exc, RenderError) and not exc.transient:
         return "failed"
     return None
+
+
+def _terminated(context: AssetExecutionContext) -> bool:
+    """Whether the run's interrupt is a cancel: a terminate (the UI, `project cancel`) marks
+    the run canceling before it signals its process, and a run in a person's own foreground
+    process (`dagster asset materialize`) is stopped by their Ctrl-C. A run the daemon
+    launched that gets a signal otherwise is stopped with the stack (Ctrl-C of `make dev`)."""
+    run = context.instance.get_run_by_id(context.run_id)
+    if run is None or run.status in (DagsterRunStatus.CANCELING, DagsterRunStatus.CANCELED):
+        return True
+    return PID_TAG not in run.tags
 
 
 def _why_not_started(engine: sa.Engine, project_id: str) -> str:
@@ -142,6 +154,17 @@ def tracked_stage(
             "(VIDEO_PIPELINE_STAGE_TIME_LIMITS)",
         ) from None
     except DagsterExecutionInterruptedError:
+        if not _terminated(context):
+            # A stop signal nobody asked for through Dagster: Ctrl-C of the dev stack, a
+            # shutdown. Not the user's cancel: the project failed and may run again.
+            raise _stop(
+                ledger,
+                stage,
+                "failed",
+                "failed",
+                "the run's process was stopped by a signal (the stack was stopped while it "
+                "ran); `video-pipeline project rerun` starts the project again",
+            ) from None
         # A requested cancel has already recorded who asked and when.
         raise _stop(
             ledger, stage, "canceled", "canceled", "the run was terminated", only_from=CANCELABLE

@@ -356,6 +356,28 @@ def test_a_run_worker_killed_mid_render_fails_the_project_and_a_rerun_completes_
         engine.dispose()
 
 
+def test_a_stop_signal_mid_render_fails_the_project_instead_of_canceling_it(
+    stack: dict[str, str], store: ObjectStore
+) -> None:
+    """Ctrl-C of the dev stack reaches the run's process as SIGINT: nobody canceled the
+    project, so it ends failed (the nightly retry and `project rerun` may run it again)."""
+    with deployment(stack, "interrupted_render", SLOW_RENDER) as cluster:
+        cluster.start_daemon()
+        engine = sa.create_engine(cluster.env["DATABASE_URL"])
+        project_id = insert(engine)
+        ffmpeg = until(lambda: encoder(cluster), 300, "the render's ffmpeg started", cluster)
+        worker = ffmpeg.parent()
+        assert worker is not None
+        worker.send_signal(signal.SIGINT)
+
+        until(lambda: status_of(engine, project_id) == "failed", 60, "failed", cluster)
+        detail = current_project(engine, project_id).status_detail
+        assert detail.startswith("render: the run's process was stopped by a signal"), detail
+        assert stage_states(engine, project_id)["render"] == "failed"
+        assert f"projects/{project_id}/video.mp4" not in store.list_keys(f"projects/{project_id}/")
+        engine.dispose()
+
+
 def test_a_restart_mid_render_fails_the_run_instead_of_leaving_it_running(
     stack: dict[str, str], store: ObjectStore
 ) -> None:

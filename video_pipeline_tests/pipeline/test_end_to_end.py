@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from dagster import DagsterExecutionInterruptedError
+from dagster import DagsterExecutionInterruptedError, RunsFilter
 
 from video_pipeline.render.probe import probe
 from video_pipeline.samples import demo_project
@@ -207,6 +207,9 @@ def test_a_render_stopped_while_uploading_leaves_the_published_video_whole(
     before = published(store, project_id)
 
     def canceled(*_: Any) -> str:
+        # As a terminate does: the run is marked canceling, then its process interrupted.
+        run = instance.get_runs(RunsFilter(tags={"dagster/partition": project_id}), limit=1)[0]
+        instance.report_run_canceling(run)
         raise DagsterExecutionInterruptedError()
 
     set_caption_colour(engine, project_id, "#00FF7F")
