@@ -28,7 +28,7 @@ from video_pipeline.assets.stage_asset import projects_partitions
 from video_pipeline.models import ProjectStatus
 from video_pipeline.platform_config import PlatformConfig
 from video_pipeline.queues import run_tags
-from video_pipeline.resources import DatabaseResource
+from video_pipeline.resources import DatabaseResource, RenderResource
 from video_pipeline.storage.ledger import Ledger, StageState, mark_queued
 from video_pipeline.storage.partitions import (
     IntakeCandidate,
@@ -44,6 +44,7 @@ from video_pipeline.storage.projects import (
     standing,
 )
 from video_pipeline.storage.quota_usage import admit_within_quotas
+from video_pipeline.storage.tables import is_project_id
 
 OPEN: frozenset[ProjectStatus] = frozenset({"queued", "running"})
 STOPPED_STAGE: dict[ProjectStatus, StageState] = {"failed": "failed", "canceled": "canceled"}
@@ -163,9 +164,15 @@ def crash_explanation(context: RunFailureSensorContext) -> str | None:
     "was killed (the run launcher notices at once) or run monitoring gave up on it.",
     monitor_all_code_locations=False,
 )
-def project_run_failed(context: RunFailureSensorContext, db: DatabaseResource) -> None:
+def project_run_failed(
+    context: RunFailureSensorContext, db: DatabaseResource, render_engine: RenderResource
+) -> None:
     message = crash_explanation(context) or context.failure_event.message or "the run failed"
     close_project(context, db, "failed", f"failed: {message}")
+    project_id = context.dagster_run.tags.get("dagster/partition")
+    if project_id and is_project_id(project_id):
+        # A process killed mid-render never ran its own clean-up.
+        render_engine.discard_scratch(project_id, context.dagster_run.run_id)
 
 
 @run_status_sensor(

@@ -3,6 +3,8 @@ what the assets and sensors need from it."""
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -116,10 +118,22 @@ class RenderResource(ConfigurableResource, RenderSettings):
     def scratch_dir(self, project_id: str, run_id: str, stage: str) -> Path:
         """A folder of this run's own: two runs of one project (a launch by hand beside the
         sensor's) must never write into each other's files."""
-        base = Path(self.work_dir) if self.work_dir else Path(tempfile.gettempdir())
-        path = base / "video_pipeline" / project_id / f"{stage}-{run_id}"
+        path = self._project_scratch(project_id) / f"{stage}-{run_id}"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def discard_scratch(self, project_id: str, run_id: str) -> None:
+        """Remove what a run whose process died left in its folders (on this host), and the
+        project's folder when nothing else is in it."""
+        project_dir = self._project_scratch(project_id)
+        for path in project_dir.glob(f"*-{run_id}"):
+            shutil.rmtree(path, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            project_dir.rmdir()
+
+    def _project_scratch(self, project_id: str) -> Path:
+        base = Path(self.work_dir) if self.work_dir else Path(tempfile.gettempdir())
+        return base / "video_pipeline" / project_id
 
 
 class ModelIOManager(ConfigurableIOManager):

@@ -23,7 +23,7 @@ from dagster import (
 from video_pipeline.assets.stage_asset import PROJECTS
 from video_pipeline.devstack.postgres import _embedded_postgres
 from video_pipeline.platform_config import PlatformConfig
-from video_pipeline.resources import DatabaseResource
+from video_pipeline.resources import DatabaseResource, RenderResource
 
 
 def insert_project_sql(
@@ -134,7 +134,7 @@ def react_to_run(
         dagster_instance=instance,
         dagster_run=result.dagster_run,
         dagster_event=logged[0].dagster_event,
-        resources={"db": DatabaseResource(url=database_url)},
+        resources={"db": DatabaseResource(url=database_url), "render_engine": RenderResource()},
     )
     defs.resolve_sensor_def(sensor)(context)
 

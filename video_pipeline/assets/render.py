@@ -1,7 +1,5 @@
 """The render stage: one ffmpeg pass to an MP4, artifacts to S3, facts to Postgres."""
 
-import contextlib
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -224,9 +222,7 @@ def _render_and_publish(
         problems = verify_render(rendered, script, project.settings)
         uris = publish(store, project.id, context.run_id, rendered)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        with contextlib.suppress(OSError):  # the project's folder, unless another run uses it
-            workdir.parent.rmdir()
+        engine.discard_scratch(project.id, context.run_id)
     result = RenderResult(
         video_uri=uris["video"],
         thumbnail_uri=uris["thumbnail"],

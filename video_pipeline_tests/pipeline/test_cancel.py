@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -346,6 +347,9 @@ def test_a_run_worker_killed_mid_render_fails_the_project_and_a_rerun_completes_
         # The render step died holding a render pool slot; two such deaths would otherwise
         # keep every later render waiting for good.
         assert run.run_id not in render_slot_holders(cluster)
+        # Nor does what it was rendering stay on the disk.
+        scratch = Path(cluster.env["VIDEO_PIPELINE_WORK_DIR"]) / "video_pipeline" / project_id
+        until(lambda: not list(scratch.glob(f"*-{run.run_id}")), 30, "scratch removed", cluster)
 
         rerun = cli(cluster, "project", "rerun", project_id)
         assert rerun.returncode == 0, rerun.stderr
