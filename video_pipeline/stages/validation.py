@@ -216,6 +216,18 @@ def source_problems(source: RawSource, limits: IntakeLimits) -> list[str]:
     return problems
 
 
+def _speaking_settings(raw: Any) -> ProjectSettings | None:
+    """Language and voice alone, when the other settings are invalid: their problems are
+    listed in the same message, not after the others are fixed."""
+    if not isinstance(raw, dict):
+        return None
+    spoken = {key: raw[key] for key in ("language", "voice") if isinstance(raw.get(key), str)}
+    try:
+        return ProjectSettings.model_validate(spoken)
+    except ValidationError:
+        return None
+
+
 def intake_problems(
     raw: RawProject, limits: IntakeLimits, speech: SpeechEngine | None = None
 ) -> tuple[ProjectSettings | None, list[str]]:
@@ -238,8 +250,9 @@ def intake_problems(
         )
     settings, setting_problems = _settings_problems(raw.settings)
     problems += setting_problems
-    if settings is not None:
-        problems += _language_problems(settings, speech)
+    speaking = settings if settings is not None else _speaking_settings(raw.settings)
+    if speaking is not None:
+        problems += _language_problems(speaking, speech)
     if len(raw.sources) > limits.max_sources:
         problems.append(
             f"the project has {len(raw.sources)} sources; the limit is {limits.max_sources}"

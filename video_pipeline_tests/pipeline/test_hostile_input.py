@@ -300,6 +300,12 @@ def build_cases(uploads: Path, outside: Path, redirector: str) -> list[Case]:
             settings={"language": "tlh"},
         ),
         Case(
+            "bad-aspect-and-language",
+            ["2 problems", "setting aspect", "setting language: 'xx' is not supported"],
+            good,
+            settings={"aspect": "4:3", "language": "xx"},
+        ),
+        Case(
             "caption-font-that-ends-its-style-line",
             ["subtitle_style.font", "a font family name is letters, digits"],
             good,
