@@ -217,6 +217,16 @@ MIN_FACTS, MAX_FACTS = 5, 15
 """How many key facts a research result holds."""
 DURATION_TOLERANCE = 0.10
 """How far a script's length may be from the project's `duration_seconds`, as a share."""
+MIN_DURATION_SLACK_SECONDS = 1.0
+"""...and at least this far: a second of pause or held picture, which the render's length
+fit adds or takes away, matters in a 6 s video."""
+
+
+def duration_slack(seconds: float) -> float:
+    """How far a script of a `seconds` video may run from it, either way."""
+    return max(DURATION_TOLERANCE * seconds, MIN_DURATION_SLACK_SECONDS)
+
+
 PACE_TOLERANCE = 0.15
 """How far a script's words per minute may be from the style profile's, as a share."""
 DEFAULT_WORDS_PER_MINUTE = 150.0

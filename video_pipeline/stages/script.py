@@ -10,6 +10,7 @@ from video_pipeline.models import (
     ProjectSettings,
     Research,
     Script,
+    duration_slack,
 )
 from video_pipeline.providers.base import ContentProvider
 from video_pipeline.text.sentences import split_sentences
@@ -66,10 +67,10 @@ def pacing_problems(script: Script, dna: DnaProfile, settings: ProjectSettings) 
     problems = []
     target = settings.duration_seconds
     total = script.estimated_duration_seconds
-    if abs(total - target) > DURATION_TOLERANCE * target:
+    if abs(total - target) > duration_slack(target):
         problems.append(
-            f"the script runs {total:.1f} s, more than {DURATION_TOLERANCE:.0%} off the "
-            f"{target:g} s target"
+            f"the script runs {total:.1f} s, more than {DURATION_TOLERANCE:.0%} (or 1 s) off "
+            f"the {target:g} s target"
         )
     low, high = (
         dna.words_per_minute * (1 - PACE_TOLERANCE),

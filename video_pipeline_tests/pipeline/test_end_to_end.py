@@ -346,3 +346,28 @@ def test_a_project_deleted_while_it_renders_leaves_nothing_in_the_bucket(
         failure.event_specific_data.error
     )
     assert store.list_keys(f"projects/{project_id}/") == []
+
+
+def test_a_six_second_video_is_six_seconds_of_facts(
+    stack: dict[str, str],
+    engine: sa.Engine,
+    store: ObjectStore,
+    defs: Any,
+    instance: Any,
+    tmp_path: Path,
+) -> None:
+    project_id, result = launch(
+        engine,
+        defs,
+        instance,
+        stack["DATABASE_URL"],
+        owner="short-owner",
+        title="How honeybees run a hive",
+        brief="A very short clip about honeybees.",
+        settings={"duration_seconds": 6},
+        sources=demo_sources(),
+    )
+    assert result.success, project_row_detail(engine, project_id)
+    facts = probe(store.download_file(f"projects/{project_id}/video.mp4", tmp_path / "v.mp4"))
+    assert abs(facts.duration_seconds - 6) <= 0.05 * 6
+    assert len(facts.video) == 1 and len(facts.audio) == 1

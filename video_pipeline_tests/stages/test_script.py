@@ -104,7 +104,7 @@ def test_pacing_problems_are_reported(
         }
     )
     problems = pacing_problems(slow, demo_dna, ProjectSettings(duration_seconds=30))
-    assert any("more than 10% off the 30 s target" in p for p in problems)
+    assert any("more than 10% (or 1 s) off the 30 s target" in p for p in problems)
     assert any(p.startswith("the script is paced at") for p in problems)
     assert any(p.startswith("scene 1 has") for p in problems)
 
@@ -176,3 +176,29 @@ def test_a_long_or_odd_title_cannot_make_the_opening_outlast_the_video(
         hook, settings.voice, tmp_path / "hook.wav", settings.language
     )
     assert spoken.duration_seconds <= 6.0, (hook, spoken.duration_seconds)
+
+
+@pytest.mark.parametrize("seconds", [6, 8, 11])
+def test_a_very_short_video_gives_up_its_call_to_action_and_hook_before_its_facts(
+    demo: Project,
+    demo_research: Research,
+    demo_dna: DnaProfile,
+    content: OfflineContent,
+    seconds: float,
+) -> None:
+    script = write(demo, demo_research, demo_dna, content, seconds)
+    settings = ProjectSettings(duration_seconds=seconds)
+    assert pacing_problems(script, demo_dna, settings) == []
+    assert grounding_problems(script, demo_research) == []
+    assert abs(script.estimated_duration_seconds - seconds) <= 0.1 * seconds
+    kinds = [scene.kind for scene in script.scenes]
+    assert "body" in kinds and [scene.index for scene in script.scenes] == list(range(len(kinds)))
+    if seconds <= 8:
+        assert "cta" not in kinds
+
+
+def test_a_video_no_script_can_fit_says_which_lengths_work(
+    demo: Project, demo_research: Research, demo_dna: DnaProfile, content: OfflineContent
+) -> None:
+    with pytest.raises(PipelineInputError, match=r"No script from this material fits a 5 s"):
+        write(demo, demo_research, demo_dna, content, 5)

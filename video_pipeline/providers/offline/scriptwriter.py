@@ -3,6 +3,7 @@ in the creator's measured patterns, sized to the target duration at the creator'
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from video_pipeline.models import (
     Research,
     Scene,
     Script,
+    duration_slack,
     scene_seconds,
 )
 from video_pipeline.text.normalise import squash
@@ -67,8 +69,8 @@ class _Plan:
 
     @property
     def pauses_seconds(self) -> float:
-        """The pauses after hook, body scenes and call to action."""
-        return (len(self.body) + 2) * SCENE_PAUSE_SECONDS
+        """The pauses after hook, body scenes and call to action (either may be left out)."""
+        return (len(self.body) + bool(self.hook) + bool(self.cta)) * SCENE_PAUSE_SECONDS
 
 
 def extractive_script(
@@ -89,9 +91,41 @@ def extractive_script(
         recap = _recap_line(research, len(lines))
         if recap is not None:
             plan = _best_plan(frames, dna, [*lines, recap], target)
+    plan = _short_enough(plan, frames, dna, lines, target, settings.duration_seconds)
     pace = _pace(plan, settings.duration_seconds, dna.words_per_minute)
     _check_fits(plan, pace, settings.duration_seconds, len(research.key_facts))
     return _script(title, plan, pace, settings, provider)
+
+
+def _short_enough(
+    plan: _Plan,
+    frames: tuple[list[str], list[str]],
+    dna: DnaProfile,
+    lines: list[_Line],
+    target: float,
+    duration: float,
+) -> _Plan:
+    """For a very short video the call to action, then the hook, give way to the facts;
+    when leaving one out makes the script too short instead, say which lengths can work."""
+    longest = duration + duration_slack(duration)
+    wpm = dna.words_per_minute
+    longer = plan
+    for shorter in ((frames[0], [""]), ([""], [""])):
+        if _spoken_seconds(plan, duration, wpm) <= longest:
+            break
+        longer, plan = plan, _best_plan(shorter, dna, lines, target)
+    spoken, above = _spoken_seconds(plan, duration, wpm), _spoken_seconds(longer, duration, wpm)
+    if plan is not longer and spoken < duration - duration_slack(duration):
+        raise PipelineInputError(
+            f"No script from this material fits a {duration:g} s video: its shortest fact "
+            f"alone takes about {spoken:.0f} s, and with the opening or closing line about "
+            f"{above:.0f} s. Set the duration to {math.ceil(above)} s or more."
+        )
+    return plan
+
+
+def _spoken_seconds(plan: _Plan, duration: float, wpm: float) -> float:
+    return plan.word_count / _pace(plan, duration, wpm) * 60 + plan.pauses_seconds
 
 
 def _frames(title: str, dna: DnaProfile, language: str) -> tuple[list[str], list[str]]:
@@ -191,7 +225,7 @@ def _pace(plan: _Plan, duration: float, wpm: float) -> float:
 
 def _check_fits(plan: _Plan, pace: float, duration: float, fact_count: int) -> None:
     spoken = plan.word_count / pace * 60 + plan.pauses_seconds
-    if spoken < duration * (1 - DURATION_TOLERANCE):
+    if spoken < duration - duration_slack(duration):
         most = f"set the duration to at most {max(5, int(spoken))} s"
         advice = (
             f"Research keeps at most {MAX_FACTS} key facts, so {most}."
@@ -202,11 +236,11 @@ def _check_fits(plan: _Plan, pace: float, duration: float, fact_count: int) -> N
             f"The material is too short for a {duration:g} s video: its {fact_count} key facts "
             f"give about {spoken:.0f} s of narration at {pace:.0f} words/min. {advice}"
         )
-    if spoken > duration * (1 + DURATION_TOLERANCE):
+    if spoken > duration + duration_slack(duration):
         raise PipelineInputError(
-            f"A {duration:g} s video is too short for even the shortest fact: the hook, one "
-            f"fact and the call to action take about {spoken:.0f} s at {pace:.0f} words/min. "
-            f"Set the duration to at least {int(spoken) + 1} s."
+            f"A {duration:g} s video is too short for even the shortest fact: it takes about "
+            f"{spoken:.0f} s at {pace:.0f} words/min. Set the duration to at least "
+            f"{int(spoken) + 1} s, or add material with shorter sentences."
         )
 
 
@@ -216,16 +250,18 @@ def _script(
     def seconds(text: str) -> float:
         return scene_seconds(len(words(text)), pace)
 
-    scenes = [
-        Scene(
-            index=0,
-            kind="hook",
-            narration=plan.hook,
-            on_screen_text=_short(title, 7),
-            visual_description=_card(_short(title, 7), settings, "opening card with the title"),
-            duration_seconds=seconds(plan.hook),
+    scenes = []
+    if plan.hook:
+        scenes.append(
+            Scene(
+                index=0,
+                kind="hook",
+                narration=plan.hook,
+                on_screen_text=_short(title, 7),
+                visual_description=_card(_short(title, 7), settings, "opening card with the title"),
+                duration_seconds=seconds(plan.hook),
+            )
         )
-    ]
     for line in plan.body:
         label = _label(line)
         scenes.append(
@@ -239,17 +275,18 @@ def _script(
                 fact_ids=list(line.fact_ids),
             )
         )
-    cta_label = _short(plan.cta, 6)
-    scenes.append(
-        Scene(
-            index=len(scenes),
-            kind="cta",
-            narration=plan.cta,
-            on_screen_text=cta_label,
-            visual_description=_card(cta_label, settings, "closing card"),
-            duration_seconds=seconds(plan.cta),
+    if plan.cta:
+        cta_label = _short(plan.cta, 6)
+        scenes.append(
+            Scene(
+                index=len(scenes),
+                kind="cta",
+                narration=plan.cta,
+                on_screen_text=cta_label,
+                visual_description=_card(cta_label, settings, "closing card"),
+                duration_seconds=seconds(plan.cta),
+            )
         )
-    )
     return Script(
         title=title,
         hook=plan.hook,
