@@ -109,7 +109,13 @@ def test_long_paragraphs_split_in_windows_as_they_do_whole(monkeypatch: pytest.M
 
 
 LANGUAGES = Path(__file__).parent.parent / "fixtures" / "languages"
-TITLES = {"zh": "茶园的一天", "ja": "東京の一日", "hi": "गाँव का एक दिन", "ko": "서울의 하루"}
+TITLES = {
+    "zh": "茶园的一天",
+    "ja": "東京の一日",
+    "hi": "गाँव का एक दिन",
+    "ko": "서울의 하루",
+    "ta": "சென்னையின் ஒரு நாள்",
+}
 
 
 def test_words_are_found_in_every_script() -> None:
@@ -147,7 +153,7 @@ def test_a_project_in_a_script_without_latin_letters_is_researched_and_scripted_
             owner_id="o",
             title=TITLES[code],
             brief="A short video.",
-            settings={"language": code, "duration_seconds": 20},
+            settings={"language": code, "duration_seconds": 12},
             sources=[{"id": 1, "role": "material", "kind": "text", "content": material}],
         )
     )

@@ -26,6 +26,9 @@ from video_pipeline.text.words import (
 )
 
 _MIN_WORDS, _MAX_WORDS = 6, 45
+_AGGLUTINATIVE = frozenset({"ta", "te", "kn", "ml", "tr", "az", "kk", "ky", "uz", "tk", "tt"})
+_AGGLUTINATIVE |= {"ba", "fi", "et", "hu", "ko", "eu", "ka"}
+"""Languages that build long words from many parts: a complete sentence may have four."""
 _REDUNDANT = 0.5
 _KEYWORD_CHARS = 200_000
 """Keywords come from the first 200k characters of material: plenty, and YAKE stays fast."""
@@ -105,13 +108,14 @@ def _candidates(source: ExtractedSource, source_rank: int) -> list[_Candidate]:
     """Complete declarative sentences of a reasonable length, with the heading above them."""
     found = []
     section: str | None = None
+    fewest = 4 if source.language in _AGGLUTINATIVE else _MIN_WORDS
     for sentence in split_sentences(source.text, language(source.language).pysbd):
         count, end = len(words(sentence.text)), sentence_end(sentence.text)
         if not end:
             if count <= 12:
                 section = sentence.text
             continue
-        if _MIN_WORDS <= count <= _MAX_WORDS and end not in QUESTION_MARKS:
+        if fewest <= count <= _MAX_WORDS and end not in QUESTION_MARKS:
             found.append(_Candidate(source, source_rank, sentence, section, stems(sentence.text)))
     return found
 

@@ -88,7 +88,7 @@ def extractive_script(
     frames = _frames(title, dna, settings.language)
     plan = _best_plan(frames, dna, lines, target)
     if plan.word_count < target * (1 - DURATION_TOLERANCE) * (1 - PACE_SLACK):
-        recap = _recap_line(research, len(lines))
+        recap = _recap_line(research, len(lines), settings.language)
         if recap is not None:
             plan = _best_plan(frames, dna, [*lines, recap], target)
     plan = _short_enough(plan, frames, dna, lines, target, settings.duration_seconds)
@@ -168,8 +168,11 @@ def _fact_lines(research: Research, brief: str) -> list[_Line]:
     return lines
 
 
-def _recap_line(research: Research, order: int) -> _Line | None:
-    """The summary read as a recap, when every one of its sentences is a listed fact."""
+def _recap_line(research: Research, order: int, language: str) -> _Line | None:
+    """The summary read as a recap, when every one of its sentences is a listed fact (in
+    English, the only language its "To recap:" is written in)."""
+    if language != "en":
+        return None
     facts = [f for f in research.key_facts if squash(f.text) in squash(research.summary)]
     covered = sum(len(words(f.text)) for f in facts)
     if not facts or covered < 0.8 * len(words(research.summary)):
