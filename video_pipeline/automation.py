@@ -29,7 +29,7 @@ from video_pipeline.models import ProjectStatus
 from video_pipeline.platform_config import PlatformConfig
 from video_pipeline.queues import run_tags
 from video_pipeline.resources import DatabaseResource, RenderResource
-from video_pipeline.storage.ledger import Ledger, StageState, mark_queued
+from video_pipeline.storage.ledger import Ledger, StageState, mark_queued, stage_in_flight
 from video_pipeline.storage.partitions import (
     IntakeCandidate,
     awaiting_partition,
@@ -40,7 +40,6 @@ from video_pipeline.storage.projects import (
     approved_resumptions,
     failed_retryable_projects,
     project_status,
-    stage_in_flight,
     standing,
 )
 from video_pipeline.storage.quota_usage import admit_within_quotas

@@ -17,8 +17,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from video_pipeline.models import ProjectStatus
-from video_pipeline.storage.ledger import Ledger
-from video_pipeline.storage.tables import is_project_id, projects, stage_states
+from video_pipeline.storage.ledger import Ledger, stage_in_flight
+from video_pipeline.storage.tables import is_project_id, projects
 
 CANCELABLE: frozenset[ProjectStatus] = frozenset(
     {"new", "deferred", "queued", "running", "needs_review"}
@@ -85,16 +85,7 @@ def pending_cancels(engine: sa.Engine) -> list[CancelRequest]:
 def mark_canceled(engine: sa.Engine, request: CancelRequest) -> bool:
     """Move the project to `canceled` with who and when; the stage that was running (if
     any) is marked canceled with it."""
-    with engine.connect() as conn:
-        stage = conn.execute(
-            sa.select(stage_states.c.stage)
-            .where(
-                stage_states.c.project_id == request.project_id,
-                stage_states.c.state.in_(["running", "retrying"]),
-            )
-            .order_by(stage_states.c.updated_at.desc())
-            .limit(1)
-        ).scalar_one_or_none()
+    stage = stage_in_flight(engine, request.project_id)
     return Ledger(engine, request.project_id).move(
         "canceled",
         f"{stage}: {request.detail}" if stage else request.detail,

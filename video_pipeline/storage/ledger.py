@@ -242,6 +242,26 @@ class Ledger:
         )
 
 
+def stage_in_flight(engine: sa.Engine, project_id: str, run_id: str | None = None) -> str | None:
+    """The stage that was started last and has not ended (of run `run_id`, when given):
+    the one a cancel or a dead run's process stopped."""
+    if not is_project_id(project_id):
+        return None
+    query = (
+        sa.select(stage_states.c.stage)
+        .where(
+            stage_states.c.project_id == project_id,
+            stage_states.c.state.in_(("running", "retrying")),
+        )
+        .order_by(stage_states.c.updated_at.desc())
+        .limit(1)
+    )
+    if run_id is not None:
+        query = query.where(stage_states.c.run_id == run_id)
+    with engine.connect() as conn:
+        return conn.execute(query).scalar_one_or_none()
+
+
 def mark_queued(engine: sa.Engine, project_ids: Sequence[str]) -> list[str]:
     """`new` → `queued` for each of `project_ids` still new, with its history row; returns
     the ones moved. The intake sensor calls this once per tick for the whole batch."""

@@ -192,23 +192,6 @@ _STOPPED: dict[str, ProjectStatus] = {
 """The project status that a stage's state stands for, for states that stop a project."""
 
 
-def stage_in_flight(engine: sa.Engine, project_id: str, run_id: str) -> str | None:
-    """The stage that run `run_id` started and never ended (its process died in it)."""
-    if not is_project_id(project_id):
-        return None
-    with engine.connect() as conn:
-        return conn.execute(
-            sa.select(stage_states.c.stage)
-            .where(
-                stage_states.c.project_id == project_id,
-                stage_states.c.run_id == run_id,
-                stage_states.c.state.in_(("running", "retrying")),
-            )
-            .order_by(stage_states.c.updated_at.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-
-
 def standing(engine: sa.Engine, project_id: str) -> tuple[ProjectStatus, str]:
     """What a project's stages say it is, for a run that ended without making its video (one
     that materialized some stages only): the first stage that stopped it, with that stage's

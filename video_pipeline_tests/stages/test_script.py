@@ -30,6 +30,18 @@ def write(
     return run_script(demo.title, demo.brief, research, dna, settings, content)
 
 
+def fitting(
+    demo: Project, research: Research, dna: DnaProfile, content: OfflineContent, seconds: float
+) -> Script:
+    """The script for a `seconds` video, checked to be paced, grounded and of that length."""
+    script = write(demo, research, dna, content, seconds)
+    settings = ProjectSettings(duration_seconds=seconds)
+    assert pacing_problems(script, dna, settings) == []
+    assert grounding_problems(script, research) == []
+    assert abs(script.estimated_duration_seconds - seconds) <= 0.1 * seconds
+    return script
+
+
 @pytest.mark.parametrize("seconds", [15, 30, 60, 120])
 def test_script_fits_duration_and_pace_and_is_grounded(
     demo: Project,
@@ -38,11 +50,7 @@ def test_script_fits_duration_and_pace_and_is_grounded(
     content: OfflineContent,
     seconds: float,
 ) -> None:
-    script = write(demo, demo_research, demo_dna, content, seconds)
-    settings = ProjectSettings(duration_seconds=seconds)
-    assert pacing_problems(script, demo_dna, settings) == []
-    assert grounding_problems(script, demo_research) == []
-    assert abs(script.estimated_duration_seconds - seconds) <= 0.1 * seconds
+    script = fitting(demo, demo_research, demo_dna, content, seconds)
     assert (
         abs(script.words_per_minute - demo_dna.words_per_minute) <= 0.15 * demo_dna.words_per_minute
     )
@@ -186,11 +194,7 @@ def test_a_very_short_video_gives_up_its_call_to_action_and_hook_before_its_fact
     content: OfflineContent,
     seconds: float,
 ) -> None:
-    script = write(demo, demo_research, demo_dna, content, seconds)
-    settings = ProjectSettings(duration_seconds=seconds)
-    assert pacing_problems(script, demo_dna, settings) == []
-    assert grounding_problems(script, demo_research) == []
-    assert abs(script.estimated_duration_seconds - seconds) <= 0.1 * seconds
+    script = fitting(demo, demo_research, demo_dna, content, seconds)
     kinds = [scene.kind for scene in script.scenes]
     assert "body" in kinds and [scene.index for scene in script.scenes] == list(range(len(kinds)))
     if seconds <= 8:
