@@ -135,6 +135,15 @@ def replace_projects(
     right after; bulk loads pass False and call `index_large_owners` once at the end."""
     oids: dict[str, int] = {}
     with engine.begin() as conn:
+        # Two writes of one project at once would each delete only the rows committed before
+        # it started and both insert: the second waits here for the first to commit instead.
+        conn.execute(
+            sa.text(
+                "SELECT pg_advisory_xact_lock(hashtext('chunks:' || id)) "
+                "FROM unnest(CAST(:ids AS text[])) AS id ORDER BY id"
+            ),
+            {"ids": sorted({b.project_id for b in batches})},
+        )
         for config in {b.text_config for b in batches}:
             oids[config] = int(
                 conn.execute(

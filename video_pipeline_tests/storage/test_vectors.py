@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
 import random
 import re
+import time
 
 import numpy as np
 import pytest
@@ -292,3 +294,50 @@ def test_bad_vectors_are_refused_before_anything_is_written(
             [StoredChunk("source", "s:0", 0, "x", embeddings[0])],
         )
     assert [h.content for h in search(engine, owner, "m", good.embedding, limit=5)] == ["kept"]
+
+
+def test_two_writes_of_one_project_at_once_leave_one_set_of_chunks(engine: sa.Engine) -> None:
+    """A second replace that starts while the first is writing must not add its rows to the
+    first's: it waits, then deletes what the first wrote (a run launched beside a queued one
+    by `dagster asset materialize` can do this)."""
+    project = new_project(engine, "vectors-race")
+    first = chunks_of(random_vectors(4, 384, seed=11), "first")
+    second = chunks_of(random_vectors(3, 384, seed=12), "second")
+    replace_chunks(engine, project, "vectors-race", "small-model", 384, first)
+
+    def waiting() -> int:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.text(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE wait_event_type = 'Lock' AND query ILIKE ANY "
+                        "(ARRAY['%retrievable_text%', '%advisory%'])"
+                    )
+                ).scalar_one()
+            )
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool, engine.connect() as holder:
+        # Holding the project's row stops the first write at its COPY (the foreign key check),
+        # after it has deleted the rows before it.
+        holder.execute(sa.text("SELECT 1 FROM projects WHERE id = :id FOR UPDATE"), {"id": project})
+        writes = [
+            pool.submit(replace_chunks, engine, project, "vectors-race", "small-model", 384, first)
+        ]
+        deadline = time.monotonic() + 30
+        while waiting() < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        writes.append(
+            pool.submit(replace_chunks, engine, project, "vectors-race", "small-model", 384, second)
+        )
+        while waiting() < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert waiting() == 2
+        holder.commit()
+        assert [w.result(timeout=60) for w in writes] == [4, 3]
+    with engine.connect() as conn:
+        contents = conn.execute(
+            sa.text("SELECT content FROM retrievable_text WHERE project_id = :id ORDER BY ordinal"),
+            {"id": project},
+        ).scalars()
+        assert list(contents) == ["second 0", "second 1", "second 2"]
