@@ -20,6 +20,7 @@ from video_pipeline.models import (
 from video_pipeline.providers.offline.content import OfflineContent
 from video_pipeline.providers.offline.speech import EspeakSpeech
 from video_pipeline.stages.script import grounding_problems, pacing_problems, run_script
+from video_pipeline.text.scripts import script as script_of
 from video_pipeline.text.words import words
 
 
@@ -166,6 +167,7 @@ def test_duration_too_short_for_any_fact_is_refused(
         "Supercalifragilistic" * 14,
         "Ḧ̷̛̝͓́ơ̴̢̧͓̹̦̿n̷̨̛͉̞̈́ė̵̢̛̳̦y 🐝🐝🐝 \u202e\u200f\u2066 b̸̡̛̠̈́e̵̢̛̳e̶̡̛̝s̷̨̛͉",
         " ".join(["honeybees"] * 40),
+        "القاهرة والنحل 蜜蜂 Honeybees ⵜⵉⴼⵉⵏⴰⵖ",
     ],
 )
 def test_a_long_or_odd_title_cannot_make_the_opening_outlast_the_video(
@@ -180,6 +182,8 @@ def test_a_long_or_odd_title_cannot_make_the_opening_outlast_the_video(
     script = run_script(title, demo.brief, demo_research, demo_dna, settings, content)
     hook = script.scenes[0].narration
     assert not [c for c in hook if unicodedata.category(c) in ("Cc", "Cf")], hook
+    # The material is English: a word in another script would be spelled out letter by letter.
+    assert {script_of(c) for c in hook} <= {None, "LATIN"}, hook
     spoken = EspeakSpeech(demo_dna.words_per_minute).synthesize(
         hook, settings.voice, tmp_path / "hook.wav", settings.language
     )

@@ -22,6 +22,7 @@ from video_pipeline.models import (
     scene_seconds,
 )
 from video_pipeline.text.normalise import squash
+from video_pipeline.text.scripts import scripts, written_in
 from video_pipeline.text.words import keywords, stems, words
 
 _SPOKEN_TITLE_CHARS, _SPOKEN_WORD_CHARS = 60, 20
@@ -85,7 +86,8 @@ def extractive_script(
         raise PipelineInputError("The research has no key facts to build a script from.")
     target = settings.duration_seconds * dna.words_per_minute / 60
     lines = _fact_lines(research, brief)
-    frames = _frames(title, dna, settings.language)
+    readable = scripts(" ".join(fact.text for fact in research.key_facts))
+    frames = _frames(_speakable(title, readable), dna, settings.language)
     plan = _best_plan(frames, dna, lines, target)
     if plan.word_count < target * (1 - DURATION_TOLERANCE) * (1 - PACE_SLACK):
         recap = _recap_line(research, len(lines), settings.language)
@@ -128,14 +130,14 @@ def _spoken_seconds(plan: _Plan, duration: float, wpm: float) -> float:
     return plan.word_count / _pace(plan, duration, wpm) * 60 + plan.pauses_seconds
 
 
-def _frames(title: str, dna: DnaProfile, language: str) -> tuple[list[str], list[str]]:
+def _frames(spoken_title: str, dna: DnaProfile, language: str) -> tuple[list[str], list[str]]:
     """Hook and call-to-action variants. The templates are English; a video in another
     language opens with its title and closes with that language's "follow for more" (or the
-    title again), so that everything it says is in the project's language."""
+    title again), so that everything it says is in the project's language. A title with
+    nothing the voice can say leaves a video in another language without an opening."""
     if language == "en":
-        return _hooks(title, dna), _ctas(dna)
-    heading = _speakable(title) or squash(title)[:_SPOKEN_TITLE_CHARS]
-    return [heading], [_FOLLOW_FOR_MORE.get(language, heading)]
+        return _hooks(spoken_title, dna), _ctas(dna)
+    return [spoken_title], [_FOLLOW_FOR_MORE.get(language, spoken_title)]
 
 
 def _fact_lines(research: Research, brief: str) -> list[_Line]:
@@ -300,12 +302,12 @@ def _script(
     )
 
 
-def _hooks(title: str, dna: DnaProfile) -> list[str]:
+def _hooks(spoken_title: str, dna: DnaProfile) -> list[str]:
     """Hook templates (shortest first) in the creator's first recognised opening pattern.
 
     They frame the subject and make no claim of their own; `{n}` is the number of facts.
     """
-    subject = _subject(title)
+    subject = _subject(spoken_title)
     templates = {
         "imperative": [
             f"Stop for a second and look at {subject}.",
@@ -394,24 +396,28 @@ def _ctas(dna: DnaProfile) -> list[str]:
     return variants
 
 
-def _speakable(title: str) -> str:
+def _speakable(title: str, readable: frozenset[str]) -> str:
     """The title as the narration may say it: no control or direction marks or emoji, no
     towers of combining marks (espeak reads each one out; accents and the vowel signs of
-    Indic and Arabic script stay), words of at most 20 characters, at most 8 words and 60
-    characters, so that a long or odd title cannot make the opening outlast the video."""
+    Indic and Arabic script stay), no word in a script the material is not written in (a
+    voice spells those out letter by letter), words of at most 20 characters, at most 8
+    words and 60 characters, so that a long or odd title cannot make the opening outlast
+    the video."""
     text = _ZALGO.sub(r"\1", unicodedata.normalize("NFD", squash(title)))
     text = unicodedata.normalize("NFC", text)
     text = "".join(c for c in text if unicodedata.category(c) not in _UNSPOKEN)
-    text = " ".join(word[:_SPOKEN_WORD_CHARS] for word in text.split()[:8])
+    spoken = [word for word in text.split() if written_in(word, readable)]
+    text = " ".join(word[:_SPOKEN_WORD_CHARS] for word in spoken[:8])
     if len(text) > _SPOKEN_TITLE_CHARS:
         cut = text.rfind(" ", 0, _SPOKEN_TITLE_CHARS)
         text = text[: cut if cut > 0 else _SPOKEN_TITLE_CHARS]
     return text
 
 
-def _subject(title: str) -> str:
-    """The title as it reads mid-sentence ("How bees fly" -> "how bees fly")."""
-    title = _speakable(title).rstrip(".!?")
+def _subject(spoken_title: str) -> str:
+    """The title as it reads mid-sentence ("How bees fly" -> "how bees fly"); "this" when
+    there is nothing to say of it."""
+    title = spoken_title.rstrip(".!?:;,- ") or "this"
     if len(title) > 1 and title[0].isupper() and title[1].islower():
         return title[0].lower() + title[1:]
     return title
