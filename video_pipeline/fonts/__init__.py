@@ -2,7 +2,8 @@
 
 DejaVu Sans (shipped here, see LICENSE) sets Latin, Greek and Cyrillic; the Noto fonts of the
 `manimgx-fonts` and `manimgx-fonts-cjk` wheels (SIL Open Font License) set what DejaVu lacks:
-Arabic, Hebrew, Devanagari, Thai, Chinese, Japanese, Korean, emoji and symbols. Neither
+Arabic, Hebrew, the scripts of India, Sri Lanka, South-East Asia and Ethiopia, Chinese,
+Japanese, Korean, emoji and symbols. Neither
 libass (with fonts given as files, it has no fallback) nor Pillow falls back on its own, so
 text is cut into runs, each set in the first font of the stack that has its characters. Any
 layer may use them: the render's captions, the offline title cards.
@@ -68,11 +69,13 @@ class Face:
 
 
 PRIMARY = Face(BOLD_FONT)
+_SCRIPTS = (
+    *("Arabic", "Hebrew", "Devanagari", "Bengali", "Gurmukhi", "Gujarati", "Oriya", "Tamil"),
+    *("Telugu", "Kannada", "Malayalam", "Sinhala", "Thai", "Lao", "Khmer", "Myanmar"),
+    *("Ethiopic", "Armenian", "Georgian"),
+)
 FALLBACKS = (
-    Face(_NOTO / "NotoSansArabic[wght].ttf"),
-    Face(_NOTO / "NotoSansHebrew[wght].ttf"),
-    Face(_NOTO / "NotoSansDevanagari[wght].ttf"),
-    Face(_NOTO / "NotoSansThai[wght].ttf"),
+    *(Face(_NOTO / f"NotoSans{script}[wght].ttf") for script in _SCRIPTS),
     Face(_NOTO_CJK, _CJK_SC),
     Face(_NOTO / "NotoEmoji[wght].ttf"),
     Face(_NOTO / "NotoSansSymbols[wght].ttf"),
@@ -109,6 +112,17 @@ def missing(text: str, stack: tuple[Face, ...] = STACK) -> set[str]:
         if unicodedata.category(char) not in _JOINING_CATEGORIES
         and _first_covering(char, stack) is None
     }
+
+
+def describe_missing(text: str, stack: tuple[Face, ...] = STACK) -> str | None:
+    """The characters of `text` no face has, named for a person ("'ⵜ' (U+2D5C TIFINAGH
+    LETTER YAT)"), at most five; None when every one can be set."""
+    chars = sorted(missing(text, stack))
+    if not chars:
+        return None
+    named = [f"{c!r} (U+{ord(c):04X} {unicodedata.name(c, 'unnamed')})" for c in chars[:5]]
+    more = f" and {len(chars) - 5} more" if len(chars) > 5 else ""
+    return ", ".join(named) + more
 
 
 def faces_for(texts: list[str], stack: tuple[Face, ...] = STACK) -> list[Face]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 from pathlib import Path
 
+from video_pipeline.fonts import describe_missing
 from video_pipeline.layout import FPS, FrameSize, frame_size, on_screen_text_area
 from video_pipeline.models import ProjectSettings, Script
 from video_pipeline.render.binaries import ffmpeg_path
@@ -69,6 +70,13 @@ def verify_render(
     if any(scene not in script.scenes for scene in rendered.script.scenes):
         problems.append("the video speaks scenes that are not in the script")
     problems += _caption_problems(rendered, rendered.script, facts.duration_seconds)
+    shown = [e.text for e in rendered.captions] + [s.on_screen_text for s in script.scenes]
+    unshowable = describe_missing(" ".join([script.title, *shown]))
+    if unshowable:
+        problems.append(
+            f"no font here has {unshowable}: the video would show empty boxes for them; "
+            "take them out of the title or the material"
+        )
     if facts.video and facts.audio:
         problems += review(_review_input(rendered, settings), ffmpeg_path(ffmpeg))
     return problems

@@ -6,11 +6,13 @@ import unicodedata
 from pathlib import Path
 
 import numpy as np
+from babel import Locale
 from PIL import Image
 
-from video_pipeline.fonts import STACK, font_runs, missing
+from video_pipeline.fonts import STACK, describe_missing, font_runs, missing
 from video_pipeline.layout import FPS, caption_area, frame_size
 from video_pipeline.models import ProjectSettings, SubtitleStyle
+from video_pipeline.providers.languages import supported_languages
 from video_pipeline.providers.offline.images import TitleCardImages
 from video_pipeline.providers.offline.speech import EspeakSpeech
 from video_pipeline.render import EncoderSettings, RenderOptions, render_video, verify_render
@@ -20,6 +22,7 @@ from video_pipeline.render.captions import CaptionEvent
 from video_pipeline.render.graph import SUBTITLES
 from video_pipeline.render.stills import draw_captions
 from video_pipeline.render.tracks import caption_cuts
+from video_pipeline.text.words import words
 from video_pipeline_tests.render.conftest import make_script
 
 SCRIPTS = {
@@ -35,6 +38,24 @@ SCRIPTS = {
     "Thai": "สวัสดี",
     "Emoji": "🎉🚀😀👍❤",
 }
+MORE_SCRIPTS = {
+    "Bengali": "বাংলা ভাষা",
+    "Gurmukhi": "ਪੰਜਾਬੀ ਭਾਸ਼ਾ",
+    "Gujarati": "ગુજરાતી ભાષા",
+    "Oriya": "ଓଡ଼ିଆ ଭାଷା",
+    "Tamil": "தமிழ் மொழி",
+    "Telugu": "తెలుగు భాష",
+    "Kannada": "ಕನ್ನಡ ಭಾಷೆ",
+    "Malayalam": "മലയാളം ഭാഷ",
+    "Sinhala": "සිංහල භාෂාව",
+    "Lao": "ພາສາລາວ",
+    "Khmer": "ភាសាខ្មែរ",
+    "Myanmar": "မြန်မာဘာသာ",
+    "Ethiopic": "አማርኛ ቋንቋ",
+    "Armenian": "Հայերեն լեզու",
+    "Georgian": "ქართული ენა",
+}
+"""Scripts drawn but not spoken in the video below (an English voice spells them out)."""
 SPOKEN_SECONDS = 42
 ULTRAFAST = RenderOptions(encoder=EncoderSettings(preset="ultrafast"))
 UNASSIGNED = "\u0378"
@@ -42,7 +63,7 @@ UNASSIGNED = "\u0378"
 
 
 def test_the_font_stack_has_every_character_of_every_script() -> None:
-    for name, text in SCRIPTS.items():
+    for name, text in {**SCRIPTS, **MORE_SCRIPTS}.items():
         assert missing(text) == set(), name
         for run, face in font_runs(text):
             visible = [c for c in run if not unicodedata.category(c).startswith(("Z", "M"))]
@@ -50,10 +71,25 @@ def test_the_font_stack_has_every_character_of_every_script() -> None:
     assert missing(UNASSIGNED) == {UNASSIGNED}
 
 
+def test_every_language_a_project_may_be_in_is_written_in_fonts_of_the_stack() -> None:
+    """Month and day names, in each supported language's own script (from CLDR, by Babel)."""
+    unshown = {}
+    for code in supported_languages():
+        names = Locale.parse(code)
+        text = " ".join(
+            [*names.months["format"]["wide"].values(), *names.days["format"]["wide"].values()]
+        )
+        assert len(words(text)) >= 19, code
+        if missing(text):
+            unshown[code] = describe_missing(text)
+    assert unshown == {}
+
+
 def test_libass_draws_no_box_for_any_character(tmp_path: Path) -> None:
     """Each character drawn alone by the render's caption path, compared with the box each
     face of the stack draws for a character it lacks."""
-    chars = sorted({c for text in SCRIPTS.values() for c in text if not c.isspace()})
+    texts = [*SCRIPTS.values(), *MORE_SCRIPTS.values()]
+    chars = sorted({c for text in texts for c in text if not c.isspace()})
     chars = [c for c in chars if not unicodedata.category(c).startswith("M")]
     boxes = [f"{{\\fn{face.family}}}{UNASSIGNED}" for face in STACK]
     font = SubtitleStyle().font
@@ -81,6 +117,11 @@ def test_one_video_with_every_script_renders(
     assert len(rendered.script.scenes) == len(script.scenes)
 
     assert verify_render(rendered, script, settings) == []
+    boxed = script.model_copy(update={"title": f"Title {UNASSIGNED}"})
+    assert verify_render(rendered, boxed, settings) == [
+        f"no font here has {UNASSIGNED!r} (U+0378 unnamed): the video would show empty boxes for "
+        "them; take them out of the title or the material"
+    ]
     shown = " ".join(event.text for event in rendered.captions)
     assert missing(shown) == set()
     for text in SCRIPTS.values():
