@@ -67,3 +67,12 @@ def test_concurrent_calls_are_serialised(tmp_path: Path) -> None:
     for other in (results[1], results[2]):
         assert [w for w, _ in other] == [w for w, _ in results[0]]
         assert [t for _, t in other] == pytest.approx([t for _, t in results[0]], abs=0.02)
+
+
+def test_japanese_is_read_not_spelled_out_and_captions_keep_the_kanji(tmp_path: Path) -> None:
+    """espeak's Japanese voice says "Chinese letter" for each kanji unless given the reading."""
+    written = "働き蜂は花の蜜を集めます。 東京都庁は新宿にあります。"
+    narration = EspeakSpeech().synthesize(written, "ja", tmp_path / "ja.wav", "ja")
+    assert [w.word for w in narration.words] == written.split()
+    assert narration.words[0].start < narration.words[1].start
+    assert narration.duration_seconds < 0.3 * len(written.replace(" ", ""))

@@ -19,6 +19,8 @@ from typing import Any
 import espeakng_loader
 
 from video_pipeline.providers.base import Narration, ProviderError, WordTiming
+from video_pipeline.providers.languages import voice_language
+from video_pipeline.providers.offline.readings import spoken_form
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INITIALIZE_DONT_EXIT = 0x8000
@@ -182,12 +184,12 @@ class EspeakSpeech:
         name) gives way to `language`'s own voice."""
         if language and voice.lower() not in {v.lower() for v in self.voices()}:
             voice = language
-        words = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", text)]
+        spoken, words = _spoken_text(text, voice_language(voice))
         if not words:
             raise ProviderError("there is no text to speak: the narration is empty")
         with _Engine.lock:
             engine = _Engine.get()
-            capture = engine.synthesize(text, voice, self.rate_wpm)
+            capture = engine.synthesize(spoken, voice, self.rate_wpm)
             sample_rate = engine.sample_rate
         duration = len(capture.samples) / sample_rate
         _write_wav(out_path, capture.samples, sample_rate)
@@ -196,6 +198,19 @@ class EspeakSpeech:
             duration_seconds=duration,
             words=_word_timings(words, capture.word_events, duration),
         )
+
+
+def _spoken_text(text: str, language: str) -> tuple[str, list[tuple[int, int, str]]]:
+    """The text espeak is given (each word in the form its voice can read) and the span in
+    it of each word of `text`, which keeps its written form for the captions."""
+    written = re.findall(r"\S+", text)
+    forms = [spoken_form(word, language) for word in written]
+    words: list[tuple[int, int, str]] = []
+    start = 0
+    for word, form in zip(written, forms, strict=True):
+        words.append((start, start + len(form), word))
+        start += len(form) + 1
+    return " ".join(forms), words
 
 
 def _word_timings(
