@@ -271,6 +271,10 @@ def project_show(
         typer.echo(f"  {stage:<13} {state['state']}{detail}")
     if overview["video_uri"]:
         typer.echo(f"video: {overview['video_uri']} ({overview['duration_seconds']:.1f} s)")
+    elif overview["rejected_video_uri"]:
+        typer.echo(
+            f"video that failed its check (kept to look at): {overview['rejected_video_uri']}"
+        )
     print_history(overview)
 
 

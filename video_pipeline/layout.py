@@ -116,3 +116,21 @@ def caption_area(size: FrameSize, style: SubtitleStyle) -> CaptionArea:
         outline=outline,
         band_height=min(size.height, 2 * math.ceil((bottom_margin + text_height) / 2)),
     )
+
+
+def caption_overlap(aspect: Aspect, resolution: Resolution, style: SubtitleStyle) -> str | None:
+    """Why captions of `style` would cover the on-screen text whatever they say (a single
+    line, which libass scales to span the font size, reaches above the text area's bottom),
+    or None."""
+    size = frame_size(aspect, resolution)
+    area = caption_area(size, style)
+    one_line_top = size.height - area.bottom_margin - area.font_size
+    text_bottom = on_screen_text_area(size).bottom
+    if one_line_top >= text_bottom:
+        return None
+    return (
+        f"captions of size_ratio {style.size_ratio:g} above a bottom_margin_ratio of "
+        f"{style.bottom_margin_ratio:g} would reach {one_line_top / size.height:.0%} of the "
+        f"way down a {aspect} frame, over the on-screen text (down to "
+        f"{text_bottom / size.height:.0%}): lower size_ratio or bottom_margin_ratio"
+    )

@@ -46,8 +46,10 @@ class RenderInputs(BaseModel):
     code_version: str
 
 
-def artifact_keys(project_id: str, scene_count: int) -> dict[str, str]:
-    prefix = f"projects/{project_id}/"
+def artifact_keys(project_id: str, scene_count: int, rejected: bool = False) -> dict[str, str]:
+    """Where a render's files go: in place, or, for a render that failed its check, under
+    `rejected/` beside that place (kept to look at, never taken for the project's video)."""
+    prefix = f"projects/{project_id}/" + ("rejected/" if rejected else "")
     keys = {
         "video": prefix + "video.mp4",
         "thumbnail": prefix + "thumbnail.jpg",
@@ -59,14 +61,15 @@ def artifact_keys(project_id: str, scene_count: int) -> dict[str, str]:
 
 
 def publish(
-    store: ObjectStore, project_id: str, run_id: str, rendered: RenderedVideo
+    store: ObjectStore, project_id: str, run_id: str, rendered: RenderedVideo, rejected: bool
 ) -> dict[str, str]:
     """Upload every artifact beside the published ones, copy them into place, then remove
     what a previous render left that this one lacks (the uploads included).
 
     The uploads take the time; a run canceled or killed during them leaves the previous
-    video, captions and frames as they were, not a mix of two renders."""
-    keys = artifact_keys(project_id, len(rendered.scene_frames))
+    video, captions and frames as they were, not a mix of two renders. A `rejected` render
+    goes under `rejected/`, and the video it replaces, made from older inputs, is removed."""
+    keys = artifact_keys(project_id, len(rendered.scene_frames), rejected)
     files: dict[str, Path] = {
         "video": rendered.video,
         "thumbnail": rendered.thumbnail,
@@ -220,7 +223,7 @@ def _render_and_publish(
             options=RenderOptions(encoder=engine.encoder),
         )
         problems = verify_render(rendered, script, project.settings)
-        uris = publish(store, project.id, context.run_id, rendered)
+        uris = publish(store, project.id, context.run_id, rendered, rejected=bool(problems))
     finally:
         engine.discard_scratch(project.id, context.run_id)
     result = RenderResult(

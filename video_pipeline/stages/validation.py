@@ -19,6 +19,7 @@ from dagster import Config
 from pydantic import BaseModel, Field, ValidationError
 
 from video_pipeline.errors import PipelineInputError
+from video_pipeline.layout import caption_overlap
 from video_pipeline.models import Project, ProjectSettings, SourceInput
 from video_pipeline.providers.languages import (
     OPENAI_VOICES,
@@ -104,13 +105,15 @@ def _settings_problems(raw: Any) -> tuple[ProjectSettings | None, list[str]]:
             f'{{"duration_seconds": 30}}; got {_json_kind(raw)}'
         ]
     try:
-        return ProjectSettings.model_validate(raw), []
+        settings = ProjectSettings.model_validate(raw)
     except ValidationError as exc:
         return None, [
             f"setting {'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
             + (f" (got {err['input']!r})" if _short(err.get("input")) else "")
             for err in exc.errors()
         ]
+    overlap = caption_overlap(settings.aspect, settings.resolution, settings.subtitle_style)
+    return (None, [f"setting subtitle_style: {overlap}"]) if overlap else (settings, [])
 
 
 def _json_kind(value: Any) -> str:

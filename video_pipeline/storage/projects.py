@@ -133,9 +133,16 @@ def project_overview(engine: sa.Engine, project_id: str) -> dict[str, Any] | Non
         "stages": {
             s.stage: {"state": s.state, "detail": s.detail, "run_id": s.run_id} for s in stages
         },
-        "video_uri": render.video_uri if render else None,
+        **_video(render.video_uri if render else None, render.input_hash if render else None),
         "duration_seconds": render.duration_seconds if render else None,
     }
+
+
+def _video(uri: str | None, input_hash: str | None) -> dict[str, str | None]:
+    """The project's video, or the one that failed its check (recorded without the hash of
+    its inputs, so that it is never reused), named apart."""
+    passed = uri is not None and input_hash is not None
+    return {"video_uri": uri if passed else None, "rejected_video_uri": None if passed else uri}
 
 
 def list_projects(engine: sa.Engine, owner_id: str | None = None) -> list[dict[str, Any]]:
@@ -147,6 +154,7 @@ def list_projects(engine: sa.Engine, owner_id: str | None = None) -> list[dict[s
         projects.c.status_detail,
         projects.c.created_at,
         renders.c.video_uri,
+        renders.c.input_hash,
     ).select_from(projects.outerjoin(renders, renders.c.project_id == projects.c.id))
     if owner_id is not None:
         query = query.where(projects.c.owner_id == owner_id)
@@ -160,7 +168,7 @@ def list_projects(engine: sa.Engine, owner_id: str | None = None) -> list[dict[s
             "status": r.status,
             "status_detail": r.status_detail,
             "created_at": r.created_at.isoformat(),
-            "video_uri": r.video_uri,
+            **_video(r.video_uri, r.input_hash),
         }
         for r in rows
     ]

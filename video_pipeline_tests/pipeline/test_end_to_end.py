@@ -14,6 +14,7 @@ from dagster import DagsterExecutionInterruptedError, RunsFilter
 from video_pipeline.render.probe import probe
 from video_pipeline.samples import demo_project
 from video_pipeline.storage.object_store import ObjectStore, key_from_uri
+from video_pipeline.storage.projects import project_overview
 from video_pipeline_tests.helpers import (
     execute_request,
     insert_project_sql,
@@ -320,8 +321,8 @@ def test_a_project_deleted_while_it_renders_leaves_nothing_in_the_bucket(
 
     real_publish = render_asset.publish
 
-    def publish_then_delete(*args: Any) -> dict[str, str]:
-        uris = real_publish(*args)
+    def publish_then_delete(*args: Any, **kwargs: Any) -> dict[str, str]:
+        uris = real_publish(*args, **kwargs)
         with engine.begin() as conn:
             conn.execute(sa.text("DELETE FROM projects WHERE id = :id"), {"id": args[1]})
         return uris
@@ -371,3 +372,32 @@ def test_a_six_second_video_is_six_seconds_of_facts(
     facts = probe(store.download_file(f"projects/{project_id}/video.mp4", tmp_path / "v.mp4"))
     assert abs(facts.duration_seconds - 6) <= 0.05 * 6
     assert len(facts.video) == 1 and len(facts.audio) == 1
+
+
+def test_a_video_that_fails_its_check_is_kept_apart_and_never_shown_as_the_video(
+    stack: dict[str, str], engine: sa.Engine, store: ObjectStore, defs: Any, instance: Any
+) -> None:
+    """A character no font has (U+0378) in the title would be an empty box on the title card:
+    the project fails its check, and the video goes under `rejected/`, not where the
+    project's video is looked for."""
+    project_id, result = launch(
+        engine,
+        defs,
+        instance,
+        stack["DATABASE_URL"],
+        owner="rejected-owner",
+        title="How honeybees \u0378 keep time",
+        brief="A short explainer on how bees find food.",
+        settings={"duration_seconds": 12},
+        sources=demo_sources(),
+    )
+    assert not result.success
+    with engine.connect() as conn:
+        status, detail = project_row(conn, project_id)
+    assert status == "failed" and "no font here has '\\u0378' (U+0378 unnamed)" in detail
+    keys = store.list_keys(f"projects/{project_id}/")
+    assert f"projects/{project_id}/rejected/video.mp4" in keys
+    assert all("/rejected/" in key for key in keys), keys
+    overview = project_overview(engine, project_id)
+    assert overview is not None and overview["video_uri"] is None
+    assert overview["rejected_video_uri"].endswith(f"projects/{project_id}/rejected/video.mp4")

@@ -276,6 +276,12 @@ def build_cases(uploads: Path, outside: Path, redirector: str) -> list[Case]:
             settings=bad_settings,
         ),
         Case(
+            "captions-over-the-text",
+            ["subtitle_style: captions of size_ratio 0.2 above a bottom_margin_ratio of 0.5"],
+            good,
+            settings={"subtitle_style": {"size_ratio": 0.2, "bottom_margin_ratio": 0.5}},
+        ),
+        Case(
             "unknown-voice",
             ["there is no voice 'robot-9'", "en-us"],
             good,
