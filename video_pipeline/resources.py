@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -116,17 +117,18 @@ class RenderResource(ConfigurableResource, RenderSettings):
         return EncoderSettings(preset=self.x264_preset)
 
     def scratch_dir(self, project_id: str, run_id: str, stage: str) -> Path:
-        """A folder of this run's own: two runs of one project (a launch by hand beside the
-        sensor's) must never write into each other's files."""
-        path = self._project_scratch(project_id) / f"{stage}-{run_id}"
-        path.mkdir(parents=True, exist_ok=True)
+        """A new folder for one attempt of a step: two runs of one project (a launch by hand
+        beside the sensor's), or a step that runs again while the attempt before it is
+        still going (a Celery task delivered again), must never write into each other's."""
+        path = self._project_scratch(project_id) / f"{stage}-{uuid.uuid4().hex[:12]}-{run_id}"
+        path.mkdir(parents=True)
         return path
 
-    def discard_scratch(self, project_id: str, run_id: str) -> None:
-        """Remove what a run whose process died left in its folders (on this host), and the
-        project's folder when nothing else is in it."""
+    def discard_scratch(self, project_id: str, run_id: str, folder: Path | None = None) -> None:
+        """Remove one attempt's `folder`, or everything a run whose process died left (on
+        this host), then the project's folder when nothing else is in it."""
         project_dir = self._project_scratch(project_id)
-        for path in project_dir.glob(f"*-{run_id}"):
+        for path in [folder] if folder else project_dir.glob(f"*-{run_id}"):
             shutil.rmtree(path, ignore_errors=True)
         with contextlib.suppress(OSError):
             project_dir.rmdir()

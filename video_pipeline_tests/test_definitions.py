@@ -195,3 +195,20 @@ def test_two_runs_of_one_project_render_in_folders_of_their_own(tmp_path: Path) 
     second = render.scratch_dir("p1", "run-b", "render")
     assert first.is_dir() and second.is_dir() and first != second
     assert first.is_relative_to(tmp_path / "video_pipeline" / "p1")
+
+
+def test_two_attempts_of_one_step_work_apart_and_each_removes_only_its_own(
+    tmp_path: Path,
+) -> None:
+    """A Celery task delivered again while its first attempt's encoder still writes."""
+    render = RenderResource(work_dir=str(tmp_path))
+    first = render.scratch_dir("p1", "run-a", "render")
+    again = render.scratch_dir("p1", "run-a", "render")
+    other_run = render.scratch_dir("p1", "run-b", "render")
+    assert len({first, again, other_run}) == 3
+    (first / "video.mp4").write_bytes(b"first")
+    render.discard_scratch("p1", "run-a", again)
+    assert not again.exists() and (first / "video.mp4").read_bytes() == b"first"
+    # A run that died: everything it left goes, another run's folder stays.
+    render.discard_scratch("p1", "run-a")
+    assert not first.exists() and other_run.is_dir()

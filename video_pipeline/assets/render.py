@@ -225,7 +225,7 @@ def _render_and_publish(
         problems = verify_render(rendered, script, project.settings)
         uris = publish(store, project.id, context.run_id, rendered, rejected=bool(problems))
     finally:
-        engine.discard_scratch(project.id, context.run_id)
+        engine.discard_scratch(project.id, context.run_id, workdir)
     result = RenderResult(
         video_uri=uris["video"],
         thumbnail_uri=uris["thumbnail"],

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -23,6 +25,19 @@ ENCODER_NICENESS = 10
 """The long encode runs below normal CPU priority: on a shared host the daemon, the code
 server and the web UI stay responsive (sensors tick, cancels land) while it uses every
 core; with nothing else to run it is as fast."""
+
+
+_PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+
+
+def die_with_parent() -> None:
+    """Run in the child between fork and exec: the kernel kills ffmpeg when the thread that
+    started it dies (a worker killed mid-step), so an encode nobody waits for cannot go on
+    using two cores, or writing files, while the step runs again. It makes one system call
+    and takes no lock, which is what keeps a `preexec_fn` safe in a threaded process."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _niced(command: list[str]) -> list[str]:
@@ -55,6 +70,7 @@ def run_ffmpeg(
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
+            preexec_fn=die_with_parent,
         )
         if on_start is not None:
             on_start(process)
@@ -124,7 +140,14 @@ def _signal_name(number: int) -> str:
 def run_quietly(command: list[str], cwd: Path, what: str) -> str:
     """Run a short ffmpeg command in `cwd` and return its log; on failure raise RenderError
     saying it could not `what`."""
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        preexec_fn=die_with_parent,
+    )
     if result.returncode != 0:
         tail = result.stderr.splitlines()[-STDERR_TAIL_LINES:]
         raise RenderError(f"could not {what}: " + "\n".join(tail))

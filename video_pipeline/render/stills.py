@@ -143,9 +143,5 @@ def _decode_keyframes(video: Path, ffmpeg_exe: Path) -> list[Path]:
         .global_args("-hide_banner", "-nostdin", "-loglevel", "error")
         .overwrite_output()
     )
-    try:
-        command.run(cmd=str(ffmpeg_exe), capture_stdout=True, capture_stderr=True)
-    except ffmpeg.Error as error:
-        stderr = error.stderr.decode("utf-8", "replace")[-2000:]
-        raise RenderError(f"could not extract scene frames from the video: {stderr}") from error
+    run_quietly(command.compile(cmd=str(ffmpeg_exe)), video.parent, "extract scene frames")
     return sorted(video.parent.glob("keyframe_*.jpg"))

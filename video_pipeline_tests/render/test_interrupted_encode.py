@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -109,3 +110,34 @@ def test_progress_is_reported_up_to_done(
     assert fractions[-1] == 1.0
     assert any(speed for speed in speeds)
     assert rendered.encode_seconds > 0
+
+
+@pytest.mark.parametrize("runner", ["run_ffmpeg", "run_quietly"])
+def test_ffmpeg_dies_with_the_process_that_started_it(runner: str, tmp_path: Path) -> None:
+    """A worker killed mid-render (kill -9 of a Celery pool process) leaves no ffmpeg behind
+    to go on writing while the step runs again; one that prints nothing until it ends
+    (`run_quietly`) would never notice its reader gone."""
+    extra = "600.0" if runner == "run_ffmpeg" else "'encode'"
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; "
+            "from video_pipeline.render.binaries import ffmpeg_path; "
+            f"from video_pipeline.render.encode import {runner}; "
+            f"{runner}([str(ffmpeg_path()), '-y', '-loglevel', 'error', '-f', 'lavfi', '-i', "
+            "'testsrc2=size=1920x1080:rate=30', '-t', '600', '-c:v', 'libx264', "
+            f"'out.mp4'], Path(sys.argv[1]), {extra})",
+            str(tmp_path),
+        ]
+    )
+    deadline = time.monotonic() + 60
+    encoders: list[psutil.Process] = []
+    while not encoders and time.monotonic() < deadline:
+        time.sleep(0.2)
+        encoders = psutil.Process(worker.pid).children()
+    assert encoders, "the encoder did not start"
+    worker.kill()
+    worker.wait()
+    _, alive = psutil.wait_procs(encoders, timeout=10)
+    assert alive == [], [p.cmdline() for p in alive]
