@@ -80,6 +80,17 @@ class ForkedRunLauncher(RunLauncher, ConfigurableClass):
 
     def launch_run(self, context: LaunchRunContext) -> None:
         run = context.dagster_run
+        launched = self._instance.get_run_by_id(run.run_id)
+        if launched is not None and PID_TAG in launched.tags:
+            # A second daemon on the same instance dequeued the run too: one process runs it.
+            self._instance.report_engine_event(
+                f"The run was launched already (pid {launched.tags[PID_TAG]} on "
+                f"{launched.tags.get(HOST_TAG)}); not launching it again. Is a second "
+                "dagster-daemon running against this instance?",
+                run,
+                cls=self.__class__,
+            )
+            return
         process = _fork_server().Process(
             target=execute_run,
             args=(run.run_id, self._instance.get_ref()),
@@ -105,7 +116,9 @@ class ForkedRunLauncher(RunLauncher, ConfigurableClass):
     def _fail_if_it_dies(self, process: multiprocessing.process.BaseProcess, run_id: str) -> None:
         process.join()
         run = self._instance.get_run_by_id(run_id)
-        if run is None or run.is_finished or process.exitcode is None:
+        # A process that exits cleanly ended the run or chose not to run it (Dagster's run
+        # worker leaves a run another process started); only a crash is reported here.
+        if run is None or run.is_finished or process.exitcode in (None, 0):
             return
         message = get_run_crash_explanation(
             prefix=f"Run execution process for {run_id}", exit_code=process.exitcode

@@ -21,6 +21,7 @@ import psutil
 import pytest
 import sqlalchemy as sa
 from dagster import DagsterEventType, DagsterRunStatus
+from dagster._core.launcher import LaunchRunContext
 from dagster._core.launcher.base import WorkerStatus
 from dagster_graphql import DagsterGraphQLClient
 
@@ -444,4 +445,24 @@ def test_a_restart_mid_render_fails_the_run_instead_of_leaving_it_running(
         assert psutil.pid_exists(int(rerun.tags[PID_TAG]))
         assert health.status == WorkerStatus.FAILED
         assert "the run's process is gone" in str(health.msg)
+        engine.dispose()
+
+
+def test_a_run_launched_twice_runs_once_and_ends_its_project_done(
+    stack: dict[str, str], store: ObjectStore
+) -> None:
+    """A second daemon against the same instance dequeues a run the first already launched:
+    it is not run again, and its process's end does not fail the run."""
+    with deployment(stack, "launched_twice", SLOW_RENDER) as cluster:
+        cluster.start_daemon()
+        engine = sa.create_engine(cluster.env["DATABASE_URL"])
+        project_id = insert(engine)
+        until(lambda: encoder(cluster), 300, "the render's ffmpeg started", cluster)
+        run = run_of(cluster, project_id)
+        with cluster.instance() as instance:
+            instance.run_launcher.launch_run(LaunchRunContext(dagster_run=run, workspace=None))
+            assert instance.get_run_by_id(run.run_id).tags[PID_TAG] == run.tags[PID_TAG]
+        assert wait_for(engine, [project_id], timeout=600) == {project_id: "done"}
+        assert run_of(cluster, project_id).status == DagsterRunStatus.SUCCESS
+        assert render_count(engine, project_id) == 1
         engine.dispose()
