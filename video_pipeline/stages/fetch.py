@@ -80,8 +80,8 @@ def resolve_checked(host: str, port: int, allow_loopback: bool) -> IPAddress:
         reason = refusal(address, allow_loopback)
         if reason:
             raise PipelineInputError(
-                f"refused to fetch from {host}: {address} is {reason}; "
-                "only public internet addresses can be used as sources"
+                f"refused to connect to {host}: {address} is {reason}; "
+                "only public internet addresses can be reached"
             )
     return addresses[0]
 

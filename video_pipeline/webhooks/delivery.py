@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import time
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -35,7 +39,12 @@ from video_pipeline.webhooks.signing import (
 
 FIRST_RETRY_SECONDS = 10.0
 MAX_RETRY_SECONDS = 3600.0
-BATCH = 25
+SENDERS = 8
+"""Deliveries sent at once: a slow receiver holds one sender, not every owner's events."""
+TICK_SECONDS = 40.0
+"""How long a tick goes on starting rounds of deliveries (Dagster ends a sensor tick at 60 s;
+a tick it gave up on would otherwise still be sending while the next one starts)."""
+ERROR_BODY_BYTES = 200
 
 
 def enqueue_events(
@@ -108,6 +117,8 @@ def post_event(
         port = target.port or (443 if target.scheme == "https" else 80)
         address = resolve_checked(target.host, port, config.allow_loopback_urls)
     except (PipelineInputError, httpx.InvalidURL) as exc:
+        if isinstance(exc.__cause__, socket.gaierror):
+            return Attempt(None, f"{exc} (tried again later)")
         return Attempt(None, f"webhook URL refused: {exc}", refused=True)
     timestamp = int(time.time())
     headers = {
@@ -121,20 +132,38 @@ def post_event(
     if config.webhook_secret:
         headers[SIGNATURE_HEADER] = signature(config.webhook_secret, timestamp, body)
     try:
-        with httpx.Client(timeout=config.webhook_timeout_seconds, trust_env=False) as client:
-            response = client.post(
+        with (
+            httpx.Client(timeout=config.webhook_timeout_seconds, trust_env=False) as client,
+            client.stream(
+                "POST",
                 target.copy_with(host=str(address)),
                 content=body,
                 headers=headers,
                 extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
-            )
+            ) as response,
+        ):
+            # The status says it all: a body is never waited for, nor read beyond its start.
+            if 200 <= response.status_code < 300:
+                return Attempt(response.status_code, None)
+            start = _first_bytes(response, ERROR_BODY_BYTES, config.webhook_timeout_seconds)
     except httpx.TimeoutException:
         return Attempt(None, f"no answer within {config.webhook_timeout_seconds:g} s (timeout)")
     except httpx.HTTPError as exc:
         return Attempt(None, f"{type(exc).__name__}: {exc}")
-    if 200 <= response.status_code < 300:
-        return Attempt(response.status_code, None)
-    return Attempt(response.status_code, f"HTTP {response.status_code}: {response.text[:200]}")
+    text = start.decode("utf-8", "replace")
+    return Attempt(response.status_code, f"HTTP {response.status_code}: {text}")
+
+
+def _first_bytes(response: httpx.Response, limit: int, seconds: float) -> bytes:
+    """At most `limit` bytes of the body, read for at most `seconds` (a receiver may send an
+    endless body, or one byte a second)."""
+    deadline = time.monotonic() + seconds
+    start = b""
+    for chunk in response.iter_raw(limit):
+        start += chunk
+        if len(start) >= limit or time.monotonic() > deadline:
+            break
+    return start[:limit]
 
 
 def retry_delay(attempts: int) -> float:
@@ -146,43 +175,84 @@ def retry_delay(attempts: int) -> float:
 def deliver_due(
     engine: sa.Engine, config: PlatformConfig, now: datetime | None = None
 ) -> Counter[str]:
-    """Send every pending delivery whose time has come; returns outcomes by kind."""
-    now = now or datetime.now(UTC)
-    lease = now + timedelta(seconds=config.webhook_timeout_seconds * 3 + 30)
-    due = (
-        sa.select(deliveries.c.id)
-        .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
-        .order_by(deliveries.c.next_attempt_at)
-        .limit(BATCH)
-        .with_for_update(skip_locked=True)
-    )
-    # Claimed by moving their next attempt past a lease, so a concurrent tick skips them.
-    with engine.begin() as conn:
-        claimed = conn.execute(
-            sa.update(deliveries)
-            .where(deliveries.c.id.in_(due.scalar_subquery()))
-            .values(next_attempt_at=lease)
-            .returning(deliveries)
-        ).all()
+    """Send the pending deliveries whose time has come, in rounds of at most `SENDERS` sent at
+    once, each round at most one event per project (its oldest due one, so that a project's
+    first attempts go out in order), until none is due or the tick's time is spent; returns
+    outcomes by kind. Times are this clock's (`now` when a test sets it) as each round
+    ends, not the tick's start."""
+    start, started = now or datetime.now(UTC), time.monotonic()
+    # Connecting, sending and the answer are each bounded by the timeout.
+    worst = 3 * config.webhook_timeout_seconds
+
+    def clock() -> datetime:
+        return start + timedelta(seconds=time.monotonic() - started)
+
     outcomes: Counter[str] = Counter()
-    for row in claimed:
-        body = json.dumps(row.payload, separators=(",", ":"), sort_keys=True).encode()
-        attempt = post_event(row.url, body, row.event_type, row.payload["id"], config)
-        attempts = row.attempts + 1
-        values: dict[str, object] = {
-            "attempts": attempts,
-            "last_status_code": attempt.status_code,
-            "last_error": attempt.error,
-        }
-        if attempt.delivered:
-            values.update(status="delivered", delivered_at=now)
-        elif attempt.refused:
-            values.update(status="refused")
-        else:
-            next_at = now + timedelta(seconds=retry_delay(attempts))
-            gave_up = next_at > row.created_at + timedelta(seconds=config.webhook_retry_seconds)
-            values.update(status="failed" if gave_up else "pending", next_attempt_at=next_at)
-        with engine.begin() as conn:
-            conn.execute(sa.update(deliveries).where(deliveries.c.id == row.id).values(**values))
-        outcomes[str(values["status"])] += 1
+    with ThreadPoolExecutor(SENDERS, thread_name_prefix="webhook") as senders:
+        while not outcomes or time.monotonic() - started + worst <= TICK_SECONDS:
+            claimed = _claim(engine, clock(), clock() + timedelta(seconds=worst + 30))
+            if not claimed:
+                break
+            for row, attempt in zip(claimed, senders.map(_send(config), claimed), strict=True):
+                outcomes[_record(engine, row, attempt, clock(), config)] += 1
     return outcomes
+
+
+def _claim(engine: sa.Engine, now: datetime, lease: datetime) -> list[sa.Row[Any]]:
+    """Claim the next round by moving its rows' next attempt past a lease, so that a
+    concurrent tick skips them (the update re-checks each row once it holds its lock)."""
+    oldest_per_project = (
+        sa.select(deliveries.c.id, deliveries.c.next_attempt_at, deliveries.c.event_id)
+        .where(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now)
+        .distinct(deliveries.c.project_id)
+        .order_by(deliveries.c.project_id, deliveries.c.event_id)
+        .subquery()
+    )
+    due = (
+        sa.select(oldest_per_project.c.id)
+        .order_by(oldest_per_project.c.next_attempt_at, oldest_per_project.c.event_id)
+        .limit(SENDERS)
+    )
+    with engine.begin() as conn:
+        return list(
+            conn.execute(
+                sa.update(deliveries)
+                .where(
+                    deliveries.c.id.in_(due.scalar_subquery()),
+                    deliveries.c.status == "pending",
+                    deliveries.c.next_attempt_at <= now,
+                )
+                .values(next_attempt_at=lease)
+                .returning(deliveries)
+            ).all()
+        )
+
+
+def _send(config: PlatformConfig) -> Callable[[sa.Row[Any]], Attempt]:
+    def send(row: sa.Row[Any]) -> Attempt:
+        body = json.dumps(row.payload, separators=(",", ":"), sort_keys=True).encode()
+        return post_event(row.url, body, row.event_type, row.payload["id"], config)
+
+    return send
+
+
+def _record(
+    engine: sa.Engine, row: sa.Row[Any], attempt: Attempt, now: datetime, config: PlatformConfig
+) -> str:
+    attempts = row.attempts + 1
+    values: dict[str, object] = {
+        "attempts": attempts,
+        "last_status_code": attempt.status_code,
+        "last_error": attempt.error,
+    }
+    if attempt.delivered:
+        values.update(status="delivered", delivered_at=now)
+    elif attempt.refused:
+        values.update(status="refused")
+    else:
+        next_at = now + timedelta(seconds=retry_delay(attempts))
+        gave_up = next_at > row.created_at + timedelta(seconds=config.webhook_retry_seconds)
+        values.update(status="failed" if gave_up else "pending", next_attempt_at=next_at)
+    with engine.begin() as conn:
+        conn.execute(sa.update(deliveries).where(deliveries.c.id == row.id).values(**values))
+    return str(values["status"])

@@ -185,3 +185,71 @@ def test_a_private_address_is_refused_and_an_unreachable_one_retried_until_the_w
     deliver_due(engine, platform, now=now + timedelta(minutes=15))
     [row] = deliveries(engine, silent)
     assert row.status == "failed" and row.attempts == 3
+
+
+class Trickle(BaseHTTPRequestHandler):
+    """/drip: 200, then a byte every half second; /endless: 500 and a body without end;
+    anything else: 200 at once. Each ends when the client goes away."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(500 if self.path == "/endless" else 200)
+        self.send_header("Content-Length", str(10**9))
+        self.end_headers()
+        try:
+            while self.path in ("/drip", "/endless"):
+                self.wfile.write(b"x" if self.path == "/drip" else b"y" * 65536)
+                self.wfile.flush()
+                time.sleep(0.5 if self.path == "/drip" else 0)
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+def test_receivers_that_trickle_or_never_stop_hold_up_no_one_and_a_dns_failure_is_retried(
+    engine: sa.Engine, store: ObjectStore
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    urls = {
+        "drip-1": f"{base}/drip",
+        "drip-2": f"{base}/drip",
+        "endless": f"{base}/endless",
+        "prompt": f"{base}/ok",
+        "no-dns": "http://no-such-host.invalid/hook",
+    }
+    with engine.begin() as conn:
+        ids = {
+            name: insert_project_sql(
+                conn,
+                owner=f"webhooks-{name}",
+                title="T",
+                brief="B",
+                settings={"webhook_url": url},
+            )
+            for name, url in urls.items()
+        }
+    mark_queued(engine, list(ids.values()))
+    platform = config()
+    enqueue_events(engine, store, platform)
+    tick = threading.Thread(target=deliver_due, args=(engine, platform), daemon=True)
+    tick.start()
+    # Before, the first dripping answer was read to its end (never), and everyone waited.
+    tick.join(120)
+    try:
+        assert not tick.is_alive(), "a delivery round never ended"
+    finally:
+        server.shutdown()
+        server.server_close()
+    rows = {name: deliveries(engine, ids[name])[0] for name in ids}
+    for name in ("drip-1", "drip-2", "prompt"):
+        assert (rows[name].status, rows[name].last_status_code) == ("delivered", 200), name
+    endless = rows["endless"]
+    assert endless.status == "pending" and endless.last_error == "HTTP 500: " + "y" * 200
+    no_dns = rows["no-dns"]
+    assert no_dns.status == "pending" and "could not be resolved (DNS failure)" in (
+        no_dns.last_error
+    )
