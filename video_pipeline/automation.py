@@ -155,6 +155,20 @@ def crash_explanation(context: RunFailureSensorContext) -> str | None:
     return said[-1][said[-1].index(marker) :] if said else None
 
 
+def run_error(context: RunFailureSensorContext) -> str | None:
+    """The run's failure message with the errors behind it, the outermost first: "An
+    exception was thrown during execution" alone says nothing of a broker that is down."""
+    event = context.failure_event
+    error = getattr(event.event_specific_data, "error", None)
+    if error is None:
+        return event.message
+    said: list[str] = []
+    while error is not None and len(said) < 4:
+        said.append(" ".join(error.message.split()))
+        error = error.cause or error.context
+    return f"{event.message or 'the run failed'} ({' ← '.join(said)[:600]})"
+
+
 @run_failure_sensor(
     monitored_jobs=None,
     minimum_interval_seconds=5,
@@ -166,7 +180,7 @@ def crash_explanation(context: RunFailureSensorContext) -> str | None:
 def project_run_failed(
     context: RunFailureSensorContext, db: DatabaseResource, render_engine: RenderResource
 ) -> None:
-    message = crash_explanation(context) or context.failure_event.message or "the run failed"
+    message = crash_explanation(context) or run_error(context) or "the run failed"
     close_project(context, db, "failed", f"failed: {message}")
     project_id = context.dagster_run.tags.get("dagster/partition")
     if project_id and is_project_id(project_id):

@@ -466,3 +466,26 @@ def test_a_run_launched_twice_runs_once_and_ends_its_project_done(
         assert run_of(cluster, project_id).status == DagsterRunStatus.SUCCESS
         assert render_count(engine, project_id) == 1
         engine.dispose()
+
+
+def test_a_run_that_fails_outside_its_steps_names_the_error_in_the_project(
+    stack: dict[str, str],
+) -> None:
+    """Celery mode with its broker gone (a restart, a wrong URL): the run fails before any
+    step, and the project says why instead of "An exception was thrown during execution"."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    broker = {
+        "VIDEO_PIPELINE_EXECUTOR": "celery",
+        "VIDEO_PIPELINE_BROKER_URL": f"redis://127.0.0.1:{port}/0",
+    }
+    with deployment(stack, "broker_gone", broker) as cluster:
+        cluster.start_daemon()
+        engine = sa.create_engine(cluster.env["DATABASE_URL"])
+        project_id = insert(engine)
+        assert wait_for(engine, [project_id], timeout=300) == {project_id: "failed"}
+        detail = current_project(engine, project_id).status_detail
+        assert "An exception was thrown during execution" in detail, detail
+        assert f"127.0.0.1:{port}" in detail and "Connection refused" in detail, detail
+        engine.dispose()
