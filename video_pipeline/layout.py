@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from video_pipeline.models import Aspect, Resolution, SubtitleStyle
+from video_pipeline.models import Aspect, CameraMotion, Resolution, SubtitleStyle
 
 FPS = 30
+MOTION_ZOOM = 1.1
+"""How far the camera moves over one scene: zoom from 1x to this, or pan at this zoom."""
 
 # Lines of text the caption band has room for: two (captions are wrapped and shrunk to two
 # lines' height), plus headroom for taller glyphs and the larger words of the pop style.
@@ -93,10 +95,28 @@ def safe_area(size: FrameSize) -> Box:
     )
 
 
-def on_screen_text_area(size: FrameSize) -> Box:
-    """Where pictures may carry text (titles, on-screen text): above the captions."""
+def on_screen_text_area(size: FrameSize, motion: CameraMotion = "none") -> Box:
+    """Where pictures may carry text (titles, on-screen text): above the captions. Under a
+    camera `motion`, the part of the picture that stays inside that area wherever the camera
+    is over it (zoomed in up to `MOTION_ZOOM`, or panning across at that zoom)."""
     safe = safe_area(size)
-    return Box(safe.left, safe.top, safe.right, min(safe.bottom, round(0.7 * size.height)))
+    area = Box(safe.left, safe.top, safe.right, min(safe.bottom, round(0.7 * size.height)))
+    if motion == "none":
+        return area
+    width, height, zoom = size.width, size.height, MOTION_ZOOM
+    middle = ((width - width / zoom) / 2, (height - height / zoom) / 2)
+    # Each view: the zoom and the picture's point at the frame's top left corner.
+    views = [(zoom, *middle)]
+    if motion == "zoom":
+        views.append((1.0, 0.0, 0.0))
+    else:
+        views += [(zoom, 0.0, middle[1]), (zoom, width - width / zoom, middle[1])]
+    return Box(
+        math.ceil(max(area.left / z + x for z, x, _ in views)),
+        math.ceil(max(area.top / z + y for z, _, y in views)),
+        math.floor(min(area.right / z + x for z, x, _ in views)),
+        math.floor(min(area.bottom / z + y for z, _, y in views)),
+    )
 
 
 def caption_area(size: FrameSize, style: SubtitleStyle) -> CaptionArea:

@@ -9,6 +9,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from video_pipeline.models import (
+    CameraMotion,
     DnaProfile,
     ExtractedSource,
     ProjectSettings,
@@ -94,8 +95,17 @@ class ImageProvider(Protocol):
     name: str
 
     def scene_image(
-        self, scene: Scene, title: str, width: int, height: int, out_path: Path
+        self,
+        scene: Scene,
+        title: str,
+        width: int,
+        height: int,
+        out_path: Path,
+        motion: CameraMotion = "none",
     ) -> Path: ...
+
+    """`motion` is the camera's over the picture: text on it keeps to the part that stays
+    in view (`layout.on_screen_text_area`)."""
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,7 @@ def render_video(
         # malloc arena.
         sound_job = pool.submit(_narrate_and_caption, script, settings, speech, job)
         try:
-            stills = draw_stills(script, images, job.workdir, job.size)
+            stills = draw_stills(script, images, job.workdir, job.size, settings.camera_motion)
         finally:
             sound_job.cancel()
         sound = sound_job.result()

@@ -31,7 +31,7 @@ from typing import Any
 import ffmpeg
 from ffmpeg.nodes import FilterableStream, FilterNode, Node
 
-from video_pipeline.layout import FPS, FrameSize
+from video_pipeline.layout import FPS, MOTION_ZOOM, FrameSize
 from video_pipeline.render.tracks import CaptionLayer, Pictures, Segment, Shot
 
 AUDIO_SAMPLE_RATE = 48_000
@@ -42,8 +42,6 @@ MUSIC_VOLUME = 0.3
 TRUE_PEAK_LIMIT = 0.72
 # Bounds for the loudness gain, so near-silent input is not amplified into noise.
 MIN_GAIN_DB, MAX_GAIN_DB = -30.0, 30.0
-# How far the camera moves over one scene: zoom from 1x to this, or pan at this zoom.
-MOTION_ZOOM = 1.1
 
 # `option` lines in a concat script need the demuxer's unsafe mode; the scripts only name
 # files this module wrote, by fixed names, in the render directory.

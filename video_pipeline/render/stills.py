@@ -11,7 +11,7 @@ from PIL import Image, ImageOps
 
 from video_pipeline.fonts import Face, faces_for
 from video_pipeline.layout import FPS, CaptionArea, FrameSize
-from video_pipeline.models import Script
+from video_pipeline.models import CameraMotion, Script
 from video_pipeline.providers.base import ImageProvider
 from video_pipeline.render.encode import run_quietly
 from video_pipeline.render.errors import RenderError
@@ -30,12 +30,14 @@ from video_pipeline.render.tracks import CaptionLayer, caption_layer
 THUMBNAIL_SHORT_SIDE = 720
 
 
-def draw_stills(script: Script, images: ImageProvider, workdir: Path, size: FrameSize) -> list[str]:
+def draw_stills(
+    script: Script, images: ImageProvider, workdir: Path, size: FrameSize, motion: CameraMotion
+) -> list[str]:
     """One picture per scene, named `scene_NNN.png`; returns the names."""
     stills = []
     for i, scene in enumerate(script.scenes):
         image = workdir / f"scene_{i:03d}.png"
-        written = images.scene_image(scene, script.title, size.width, size.height, image)
+        written = images.scene_image(scene, script.title, size.width, size.height, image, motion)
         stills.append(_fit_still(written, image, size))
     return stills
 

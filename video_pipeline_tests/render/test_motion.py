@@ -10,6 +10,7 @@ import ffmpeg
 import numpy as np
 import pytest
 
+from video_pipeline.layout import FrameSize, on_screen_text_area, safe_area
 from video_pipeline.models import CameraMotion
 from video_pipeline.providers.offline.images import TitleCardImages
 from video_pipeline.providers.offline.speech import EspeakSpeech
@@ -73,8 +74,12 @@ def test_camera_moves_within_each_scene(motion: CameraMotion, tmp_path: Path) ->
         still_last = round(still_span.end * 30) - 1
         assert _change(still_frames[first], still_frames[still_last]) < 0.5
         assert _change(moving_frames[first], moving_frames[last]) > 2.0
-        if motion == "zoom":  # from the whole picture
-            assert _change(moving_frames[first], still_frames[first]) < 1.0
+    if motion == "zoom":  # from the whole picture, whose text keeps clear of the zoom
+        scene = moving.script.scenes[0]
+        card = TitleCardImages().scene_image(
+            scene, moving.script.title, moving.width, moving.height, tmp_path / "card.png", motion
+        )
+        assert _change(moving_frames[0], _upper_halves(card)[0]) < 1.0
     # Moving pictures are encoded without B-frames (less memory and CPU); stills keep them.
     assert _picture_types(moving.video) == {"I", "P"}
     assert _picture_types(still.video) == {"I", "P", "B"}
@@ -91,3 +96,33 @@ def test_crossfade_blends_one_scene_into_the_next(tmp_path: Path) -> None:
     # The fade has started at the cut and is over half a second later.
     assert _change(frames[cut], before) < 0.1 * _change(before, after)
     assert _change(frames[cut + 15], after) < 0.05 * _change(before, after)
+
+
+@pytest.mark.parametrize("motion", ["zoom", "pan"])
+def test_text_on_the_pictures_stays_in_the_safe_area_while_the_camera_moves(
+    motion: CameraMotion, tmp_path: Path
+) -> None:
+    """A square video's long title and on-screen text, set edge to edge of the text area:
+    in every frame, its bright pixels (the cards' backgrounds are dark) are inside the
+    frame's safe area."""
+    script = make_script(
+        "Harbours hold many boats in every season.",
+        on_screen="HHHHHHHHHHHH HHHHHHHHHHHH",
+    ).model_copy(update={"title": "Harbour Harbour Harbour Harbour Harbour Harbour Harbour"})
+    settings = settings_for(script, aspect="1:1", resolution="720p", camera_motion=motion)
+    rendered = render_video(script, settings, EspeakSpeech(), TitleCardImages(), tmp_path)
+    size = FrameSize(rendered.width, rendered.height)
+    safe, text = safe_area(size), on_screen_text_area(size)
+    out, _ = (
+        ffmpeg.input(str(rendered.video))
+        .video.filter("crop", "iw", text.bottom, 0, 0)
+        .filter("format", "gray")
+        .output("pipe:", format="rawvideo", fps_mode="passthrough")
+        .run(cmd=str(ffmpeg_path()), capture_stdout=True, capture_stderr=True)
+    )
+    frames = np.frombuffer(out, dtype=np.uint8).reshape(-1, text.bottom, size.width)
+    columns = np.nonzero((frames > 200).any(axis=(0, 1)))[0]
+    rows = np.nonzero((frames > 200).any(axis=(0, 2)))[0]
+    assert columns.size, "no text was drawn"
+    assert safe.left <= columns.min() and columns.max() < safe.right, (columns.min(), columns.max())
+    assert safe.top <= rows.min(), rows.min()

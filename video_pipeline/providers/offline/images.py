@@ -25,7 +25,7 @@ from video_pipeline.fonts import (
     wrap,
 )
 from video_pipeline.layout import Box, FrameSize, on_screen_text_area
-from video_pipeline.models import Scene
+from video_pipeline.models import CameraMotion, Scene
 
 _MAX_TEXT_LINES = 6
 _TITLE_LINES = 2
@@ -36,11 +36,17 @@ class TitleCardImages:
     name = "title-cards"
 
     def scene_image(
-        self, scene: Scene, title: str, width: int, height: int, out_path: Path
+        self,
+        scene: Scene,
+        title: str,
+        width: int,
+        height: int,
+        out_path: Path,
+        motion: CameraMotion = "none",
     ) -> Path:
         card = card_background(scene, width, height)
         draw = ImageDraw.Draw(card)
-        safe = on_screen_text_area(FrameSize(width, height))
+        safe = on_screen_text_area(FrameSize(width, height), motion)
         title_box = Box(safe.left, safe.top, safe.right, safe.top + round(0.1 * height))
         title_size = max(12, round(0.028 * height))
         _draw_block(draw, title, title_box, title_size, REGULAR_STACK, _TITLE_LINES, centre=False)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from video_pipeline.models import (
+    CameraMotion,
     DnaProfile,
     ExtractedSource,
     ProjectSettings,
@@ -128,10 +129,16 @@ class _Images(_Meter):
         self._inner = inner
 
     def scene_image(
-        self, scene: Scene, title: str, width: int, height: int, out_path: Path
+        self,
+        scene: Scene,
+        title: str,
+        width: int,
+        height: int,
+        out_path: Path,
+        motion: CameraMotion = "none",
     ) -> Path:
         return self._timed(
-            lambda: self._inner.scene_image(scene, title, width, height, out_path),
+            lambda: self._inner.scene_image(scene, title, width, height, out_path, motion),
             0,
             lambda _: 1,
             "images",

@@ -10,7 +10,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from video_pipeline.models import Scene
+from video_pipeline.models import CameraMotion, Scene
 from video_pipeline.providers.base import ProviderError
 from video_pipeline.providers.openai.calls import Call, Metered, OpenAIProvider
 
@@ -41,7 +41,13 @@ def scene_prompt(scene: Scene, title: str) -> str:
 
 class OpenAIImages(OpenAIProvider):
     def scene_image(
-        self, scene: Scene, title: str, width: int, height: int, out_path: Path
+        self,
+        scene: Scene,
+        title: str,
+        width: int,
+        height: int,
+        out_path: Path,
+        motion: CameraMotion = "none",
     ) -> Path:
         models = self._connection.models
         model, quality = models.images, models.image_quality
