@@ -82,10 +82,13 @@ def write_ass(
         "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
         "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, "
         "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
+        # Encoding -1: libass finds each line's direction and lays out its whole text at
+        # once; otherwise the pieces between overrides (a karaoke colour, a fallback font) go
+        # left to right, and the words of an Arabic or Hebrew line swap places.
         f"Style: Default,{font},{area.font_size},{_ass_colour(style.primary_colour)},"
         f"{_ass_colour(style.primary_colour)},{_ass_colour(style.outline_colour)},&H80000000,"
         f"-1,0,0,0,100,100,0,0,1,{area.outline:.1f},0,2,"
-        f"{area.left_margin},{area.right_margin},{area.bottom_margin},1",
+        f"{area.left_margin},{area.right_margin},{area.bottom_margin},-1",
         "",
         "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",

@@ -16,7 +16,7 @@ from video_pipeline.providers.languages import supported_languages
 from video_pipeline.providers.offline.images import TitleCardImages
 from video_pipeline.providers.offline.speech import EspeakSpeech
 from video_pipeline.render import EncoderSettings, RenderOptions, render_video, verify_render
-from video_pipeline.render.ass import ass_line, write_ass
+from video_pipeline.render.ass import _ass_text, ass_line, write_ass
 from video_pipeline.render.binaries import ffmpeg_path
 from video_pipeline.render.captions import CaptionEvent
 from video_pipeline.render.graph import SUBTITLES
@@ -151,3 +151,24 @@ def _draw_each(workdir: Path, dialogues: list[str], texts: list[str]) -> list[np
 def _cropped(alpha: np.ndarray) -> np.ndarray:
     rows, columns = np.nonzero(alpha)
     return alpha[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
+
+
+def test_a_highlighted_word_leaves_right_to_left_lines_in_their_order(tmp_path: Path) -> None:
+    """Karaoke colours one word at a time: the line must be laid out as it is without the
+    colour (libass laid out the pieces between colour changes left to right, so Arabic and
+    Hebrew words swapped places as the highlight moved)."""
+    font = SubtitleStyle().font
+    for line in ("نحل العسل يصنع العسل", "הדבורים עושות דבש 🐝 2024", "Bees make honey"):
+        words = line.split()
+        plain = _ass_text([line], font)
+        coloured = [
+            _ass_text([line], font, words, (i, "&H0000FFFF", "&H00FFFFFF"))
+            for i in range(len(words))
+        ]
+        workdir = tmp_path / str(len(line))
+        workdir.mkdir()
+        images = _draw_each(workdir, [plain, *coloured], [line])
+        ink = images[0].astype(float)
+        for word, image in zip(words, images[1:], strict=True):
+            moved = np.abs(image.astype(float) - ink).sum() / ink.sum()
+            assert moved < 0.03, (line, word, moved)
