@@ -23,6 +23,8 @@ import manimgx_fonts_cjk
 from fontTools.ttLib import TTFont
 from PIL import ImageDraw, ImageFont
 
+from video_pipeline.fonts.bidi import levels, visual_order
+
 FONTS_DIR = Path(__file__).parent
 REGULAR_FONT = FONTS_DIR / "DejaVuSans.ttf"
 BOLD_FONT = FONTS_DIR / "DejaVuSans-Bold.ttf"
@@ -202,11 +204,29 @@ def draw_text(
     stack: tuple[Face, ...] = STACK,
     **style: Any,
 ) -> None:
-    """Draw `text` run by run from `left` along `baseline`; `style` goes to `draw.text`."""
-    for run, face in font_runs(text, stack):
+    """Draw `text` run by run from `left` along `baseline`, the runs where the bidirectional
+    algorithm places them (a number or an emoji in an Arabic line, an Arabic word in an
+    English one); `style` goes to `draw.text`."""
+    pieces = _level_runs(text, stack)
+    for run, face, level in visual_order(pieces, [level for _, _, level in pieces]):
         font = pillow_font(face, size)
-        draw.text((left, baseline), run, font=font, anchor="ls", **style)
-        left += font.getlength(run)
+        direction = "rtl" if level % 2 else "ltr"
+        draw.text((left, baseline), run, font=font, anchor="ls", direction=direction, **style)
+        left += font.getlength(run, direction=direction)
+
+
+def _level_runs(text: str, stack: tuple[Face, ...]) -> list[tuple[str, Face, int]]:
+    """The font runs of `text` cut again where the embedding level changes."""
+    each = iter(levels(text))
+    pieces: list[tuple[str, Face, int]] = []
+    for run, face in font_runs(text, stack):
+        for char in run:
+            level = next(each)
+            if pieces and pieces[-1][1] is face and pieces[-1][2] == level:
+                pieces[-1] = (pieces[-1][0] + char, face, level)
+            else:
+                pieces.append((char, face, level))
+    return pieces
 
 
 def _clamped(value: float, axis: Any) -> float:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from pathlib import Path
 
 import numpy as np
+import pytest
 from babel import Locale
-from PIL import Image
+from PIL import Image, ImageDraw
 
-from video_pipeline.fonts import STACK, describe_missing, font_runs, missing
+from video_pipeline.fonts import STACK, describe_missing, draw_text, font_runs, missing, text_width
+from video_pipeline.fonts.bidi import levels, visual_order
 from video_pipeline.layout import FPS, caption_area, frame_size
 from video_pipeline.models import ProjectSettings, SubtitleStyle
 from video_pipeline.providers.languages import supported_languages
@@ -172,3 +175,37 @@ def test_a_highlighted_word_leaves_right_to_left_lines_in_their_order(tmp_path: 
         for word, image in zip(words, images[1:], strict=True):
             moved = np.abs(image.astype(float) - ink).sum() / ink.sum()
             assert moved < 0.03, (line, word, moved)
+
+
+@pytest.mark.parametrize(
+    ("line", "leftmost"),
+    [
+        ("نحل العسل 🐝", "🐝"),  # the emoji that ends an Arabic line is at its left end
+        ("נחל בטבע 🐝", "🐝"),  # and of a Hebrew one
+        ("Peace is سلام", "Peace is "),  # an Arabic word ends an English line on the right
+    ],
+)
+def test_the_runs_of_a_line_of_two_directions_are_drawn_where_they_belong(
+    line: str, leftmost: str
+) -> None:
+    """Title cards draw a line font run by font run: each must be where the bidirectional
+    algorithm puts it, not in the order of the text."""
+    size, left, baseline = 60, 10, 90
+
+    def drawn(text: str) -> np.ndarray:
+        image = Image.new("L", (1000, 120))
+        draw_text(ImageDraw.Draw(image), left, baseline, text, size, fill=255)
+        return np.asarray(image)
+
+    end = left + math.floor(text_width(leftmost, size))
+    whole, alone = drawn(line), drawn(leftmost)
+    assert alone[:, :end].any()
+    assert np.array_equal(whole[:, :end], alone[:, :end])
+
+
+def test_numbers_in_a_right_to_left_line_read_left_to_right_after_the_words_before_them() -> None:
+    line = "نحل العسل 2024"
+    assert levels(line) == [1] * 10 + [2] * 4
+    assert visual_order(["نحل العسل ", "2024"], [1, 2]) == ["2024", "نحل العسل "]
+    assert visual_order(["a ", "b ", "c"], [0, 1, 0]) == ["a ", "b ", "c"]
+    assert visual_order(["x", "12", "y"], [1, 2, 1]) == ["y", "12", "x"]
