@@ -28,13 +28,17 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def _database_url(settings: Settings) -> str:
+    try:
+        return settings.require_database_url()
+    except RuntimeError as exc:
+        raise _fail(str(exc)) from exc
+
+
 def _engine(settings: Settings) -> Any:
     from video_pipeline.storage.db import engine_for
 
-    try:
-        return engine_for(settings.require_database_url())
-    except RuntimeError as exc:
-        raise _fail(str(exc)) from exc
+    return engine_for(_database_url(settings))
 
 
 # --------------------------------------------------------------------------- services
@@ -118,9 +122,14 @@ def migrate_command(
 ) -> None:
     """Apply the database migrations (alembic upgrade) and, where DAGSTER_HOME is set,
     prepare Dagster's concurrency pools."""
+    from alembic.util import CommandError
+
     from video_pipeline.storage.migrate import upgrade
 
-    upgrade(load_settings().require_database_url(), revision)
+    try:
+        upgrade(_database_url(load_settings()), revision)
+    except CommandError as exc:
+        raise _fail(f"{exc}; give a revision `alembic history` lists, or none for head") from exc
     typer.echo(f"database at {revision}")
     if os.environ.get("DAGSTER_HOME"):
         from dagster import DagsterInstance

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from video_pipeline.cli import JsonFlag, _engine, _fail, app, project_app
+from video_pipeline.cli import JsonFlag, _database_url, _engine, _fail, app, project_app
 from video_pipeline.settings import load_settings
 
 if TYPE_CHECKING:
@@ -22,15 +22,20 @@ app.add_typer(owner_app, name="owner")
 @app.command("serve")
 def serve_command(
     host: Annotated[str | None, typer.Option(help="Address to bind (default: settings).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default: settings, 9100).")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port (default: settings, 9100).")
+    ] = None,
 ) -> None:
     """Prometheus /metrics, /health and /ready on one HTTP server."""
     from video_pipeline.serve import make_metrics_server
 
     settings = load_settings()
-    server = make_metrics_server(
-        settings, host or settings.platform.metrics_host, port or settings.platform.metrics_port
-    )
+    host, port = host or settings.platform.metrics_host, port or settings.platform.metrics_port
+    _database_url(settings)
+    try:
+        server = make_metrics_server(settings, host, port)
+    except OSError as exc:
+        raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     address, bound = server.server_address[:2]
     typer.echo(f"metrics on http://{address!s}:{bound}/metrics (also /health, /ready)")
     try:
@@ -116,19 +121,27 @@ def owner_delete(
 # --------------------------------------------------------------------------- owners
 
 
+MAX_COUNT = 2**31 - 1
+"""The largest count a quota column holds."""
+MAX_USD = 1e9
+
+
 @owner_app.command("set")
 def owner_set(
     owner_id: Annotated[str, typer.Argument(help="The owner.")],
     webhook_url: Annotated[
         str | None, typer.Option(help="Default webhook of its projects.")
     ] = None,
-    projects_per_day: Annotated[int | None, typer.Option(min=0)] = None,
-    projects_in_progress: Annotated[int | None, typer.Option(min=0)] = None,
-    cost_per_day_usd: Annotated[float | None, typer.Option(min=0)] = None,
-    cost_per_month_usd: Annotated[float | None, typer.Option(min=0)] = None,
+    projects_per_day: Annotated[int | None, typer.Option(min=0, max=MAX_COUNT)] = None,
+    projects_in_progress: Annotated[int | None, typer.Option(min=0, max=MAX_COUNT)] = None,
+    cost_per_day_usd: Annotated[float | None, typer.Option(min=0, max=MAX_USD)] = None,
+    cost_per_month_usd: Annotated[float | None, typer.Option(min=0, max=MAX_USD)] = None,
 ) -> None:
     """Set the owner's webhook and quota overrides (omitted options keep their value)."""
     from video_pipeline.storage.owners import save_owner_settings
+
+    if not owner_id.strip():
+        raise _fail("the owner id is empty: name the owner whose settings these are")
 
     values = {
         "webhook_url": webhook_url,

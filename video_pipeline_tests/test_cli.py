@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -142,6 +143,40 @@ def test_show_unknown_project_is_a_clear_error(stack: dict[str, str]) -> None:
     assert result.returncode == 2 and "no project" in result.stderr
     result = cli("project", "show", "not-a-uuid", check=False)
     assert result.returncode == 2 and "not a project id" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["owner", "set", "x", "--cost-per-day-usd", "inf"], "for '--cost-per-day-usd'"),
+        (["owner", "set", "x", "--projects-per-day", "99999999999"], "for '--projects-per-day'"),
+        (["owner", "set", " ", "--projects-per-day", "1"], "the owner id is empty"),
+        (["migrate", "nonsense-rev"], "Can't locate revision identified by 'nonsense-rev'"),
+        (["serve", "--port", "99999"], "Invalid value for '--port'"),
+    ],
+)
+def test_bad_arguments_get_a_message_and_no_traceback(
+    stack: dict[str, str], args: list[str], message: str
+) -> None:
+    result = cli(*args, check=False)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_on_a_port_in_use_and_any_command_without_a_database_say_so(
+    stack: dict[str, str],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = cli("serve", "--host", "127.0.0.1", "--port", port, check=False)
+    assert result.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    nowhere = {"DATABASE_URL": "", "VIDEO_PIPELINE_DATA_DIR": str(REPO / "no-such-dir")}
+    for args in (["migrate"], ["serve"], ["project", "list"]):
+        result = cli(*args, check=False, env=nowhere)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "DATABASE_URL is not set" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_services_env_prints_what_a_shell_needs(stack: dict[str, str]) -> None:
