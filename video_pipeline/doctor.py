@@ -81,7 +81,7 @@ def check_bucket(settings: Settings) -> Check:
     store = settings.object_store
 
     def probe() -> str:
-        client = store.client
+        client = store.probe_client()
         key = f"doctor/{uuid.uuid4()}"
         client.put_object(Bucket=store.bucket, Key=key, Body=b"doctor")
         body = client.get_object(Bucket=store.bucket, Key=key)["Body"].read()

@@ -39,16 +39,32 @@ class ObjectStore(Config):
 
     @property
     def client(self) -> Any:
+        """The client of every transfer: a server that stops answering fails a request
+        after a minute (and three tries) instead of holding it for good."""
         if self._client is None:
-            self._client = boto3.client(
-                "s3",
-                endpoint_url=self.endpoint_url,
-                region_name=self.region,
-                aws_access_key_id=self.access_key_id,
-                aws_secret_access_key=self.secret_access_key,
-                config=BotoConfig(signature_version="s3v4", s3={"addressing_style": "path"}),
-            )
+            self._client = self._new_client(connect=10, read=60, attempts=3)
         return self._client
+
+    def probe_client(self) -> Any:
+        """A client for health checks, which must answer within seconds: one try, short
+        timeouts."""
+        return self._new_client(connect=3, read=5, attempts=1)
+
+    def _new_client(self, connect: float, read: float, attempts: int) -> Any:
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+            config=BotoConfig(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                connect_timeout=connect,
+                read_timeout=read,
+                retries={"mode": "standard", "max_attempts": attempts},
+            ),
+        )
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import threading
 import time
 from pathlib import Path
 
@@ -123,3 +125,22 @@ def test_doctor_in_celery_mode_names_a_queue_without_worker_and_a_broker_that_is
     code, checks, table = doctor(env)
     assert code == 1 and checks["workers"]["outcome"] == "fail", table
     assert "start the broker at VIDEO_PIPELINE_BROKER_URL" in checks["workers"]["fix"]
+
+
+def test_an_s3_server_that_never_answers_fails_the_check_in_seconds(stack: dict[str, str]) -> None:
+    """A server that takes the connection and says nothing (hung, or a firewall that drops
+    packets after the handshake) is a failure `/ready` reports, not a probe that hangs."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        env = {"AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{silent.getsockname()[1]}"}
+        answered: list[tuple[int, dict[str, dict[str, str]], str]] = []
+        probe = threading.Thread(target=lambda: answered.append(doctor(env)), daemon=True)
+        probe.start()
+        # Two doctor runs (JSON and table), each with one try of a 5 s read timeout, and
+        # the wait a connection takes; before, each waited 60 s, five times over.
+        probe.join(120)
+    assert answered, "the S3 check never ended"
+    code, checks, _ = answered[0]
+    assert code == 1 and checks["s3 bucket"]["outcome"] == "fail"
+    assert "timeout" in checks["s3 bucket"]["detail"].lower(), checks["s3 bucket"]["detail"]
