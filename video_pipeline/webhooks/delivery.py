@@ -52,8 +52,7 @@ def enqueue_events(
 ) -> int:
     """Create a delivery row for each webhook event that has a URL and none yet."""
     now = now or datetime.now(UTC)
-    project_url = projects.c.settings["webhook_url"].astext
-    url = sa.func.coalesce(project_url, owner_settings.c.webhook_url, config.webhook_url)
+    url = _webhook_url(config)
     query = (
         sa.select(project_events, projects.c.owner_id, projects.c.title, url.label("url"))
         .join(projects, projects.c.id == project_events.c.project_id)
@@ -93,6 +92,27 @@ def enqueue_events(
                 .on_conflict_do_nothing(index_elements=[deliveries.c.event_id])
             )
     return len(events)
+
+
+def _webhook_url(config: PlatformConfig) -> sa.ColumnElement[str]:
+    """A project's webhook: its own, else its owner's, else the deployment's (a query must
+    join `owner_settings` to `projects`)."""
+    project_url = projects.c.settings["webhook_url"].astext
+    return sa.func.coalesce(project_url, owner_settings.c.webhook_url, config.webhook_url)
+
+
+def current_urls(
+    engine: sa.Engine, project_ids: list[str], config: PlatformConfig
+) -> dict[str, str | None]:
+    """Each project's webhook as it is set now (a retry goes to the URL its owner changed
+    it to, not to the one the event was queued for)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(projects.c.id, _webhook_url(config))
+            .outerjoin(owner_settings, owner_settings.c.owner_id == projects.c.owner_id)
+            .where(projects.c.id.in_(project_ids))
+        ).all()
+    return {str(project_id): url for project_id, url in rows}
 
 
 @dataclass(frozen=True)
@@ -193,8 +213,10 @@ def deliver_due(
             claimed = _claim(engine, clock(), clock() + timedelta(seconds=worst + 30))
             if not claimed:
                 break
-            for row, attempt in zip(claimed, senders.map(_send(config), claimed), strict=True):
-                outcomes[_record(engine, row, attempt, clock(), config)] += 1
+            urls = current_urls(engine, [str(row.project_id) for row in claimed], config)
+            sends = [(row, urls.get(str(row.project_id))) for row in claimed]
+            for (row, url), attempt in zip(sends, senders.map(_send(config), sends), strict=True):
+                outcomes[_record(engine, row, url, attempt, clock(), config)] += 1
     return outcomes
 
 
@@ -228,22 +250,31 @@ def _claim(engine: sa.Engine, now: datetime, lease: datetime) -> list[sa.Row[Any
         )
 
 
-def _send(config: PlatformConfig) -> Callable[[sa.Row[Any]], Attempt]:
-    def send(row: sa.Row[Any]) -> Attempt:
+def _send(config: PlatformConfig) -> Callable[[tuple[sa.Row[Any], str | None]], Attempt]:
+    def send(row_and_url: tuple[sa.Row[Any], str | None]) -> Attempt:
+        row, url = row_and_url
+        if url is None:
+            return Attempt(None, "the project's webhook URL was removed", refused=True)
         body = json.dumps(row.payload, separators=(",", ":"), sort_keys=True).encode()
-        return post_event(row.url, body, row.event_type, row.payload["id"], config)
+        return post_event(url, body, row.event_type, row.payload["id"], config)
 
     return send
 
 
 def _record(
-    engine: sa.Engine, row: sa.Row[Any], attempt: Attempt, now: datetime, config: PlatformConfig
+    engine: sa.Engine,
+    row: sa.Row[Any],
+    url: str | None,
+    attempt: Attempt,
+    now: datetime,
+    config: PlatformConfig,
 ) -> str:
     attempts = row.attempts + 1
     values: dict[str, object] = {
         "attempts": attempts,
         "last_status_code": attempt.status_code,
         "last_error": attempt.error,
+        "url": url or row.url,
     }
     if attempt.delivered:
         values.update(status="delivered", delivered_at=now)

@@ -253,3 +253,42 @@ def test_receivers_that_trickle_or_never_stop_hold_up_no_one_and_a_dns_failure_i
     assert no_dns.status == "pending" and "could not be resolved (DNS failure)" in (
         no_dns.last_error
     )
+
+
+def test_a_retry_goes_to_the_webhook_url_as_it_is_set_now(
+    engine: sa.Engine, store: ObjectStore
+) -> None:
+    """An owner fixes a broken webhook URL: the events still pending go to the new one."""
+    fixed = Receiver(failures=0)
+    fixed.thread.start()
+    try:
+        with engine.begin() as conn:
+            project_id = insert_project_sql(
+                conn,
+                owner="webhooks-moved",
+                title="T",
+                brief="B",
+                settings={"webhook_url": "http://127.0.0.1:9/broken"},
+            )
+        mark_queued(engine, [project_id])
+        platform = config()
+        now = datetime.now(UTC)
+        enqueue_events(engine, store, platform, now=now)
+        deliver_due(engine, platform, now=now)
+        [row] = deliveries(engine, project_id)
+        assert row.status == "pending" and row.last_status_code is None
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "UPDATE projects SET settings = jsonb_set(settings, '{webhook_url}', "
+                    "to_jsonb(CAST(:url AS text))) WHERE id = :id"
+                ),
+                {"url": fixed.url, "id": project_id},
+            )
+        deliver_due(engine, platform, now=now + timedelta(minutes=5))
+    finally:
+        fixed.server.shutdown()
+        fixed.server.server_close()
+    [row] = deliveries(engine, project_id)
+    assert (row.status, row.last_status_code) == ("delivered", 200)
+    assert [event["project"]["id"] for event in fixed.accepted] == [project_id]
