@@ -6,6 +6,7 @@ started by the sensor, the UI, or `dagster asset materialize`.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,6 +67,23 @@ def _stop(
     )
 
 
+def failure_message(exc: Exception) -> str:
+    """What a stage's failure says in the project's status."""
+    if isinstance(exc, PipelineInputError | ProviderError):
+        return str(exc)
+    if _disk_full(exc):
+        where = f" writing {exc.filename}" if isinstance(exc, OSError) and exc.filename else ""
+        return (
+            f"the disk is full{where}: free space on it, or point VIDEO_PIPELINE_WORK_DIR "
+            "(where renders work; the system's temporary folder by default) at a larger disk"
+        )
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _disk_full(exc: Exception) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 def _deterministic(exc: Exception) -> StageState | None:
     """The stage state of a failure that would fail the same way again, if it is one.
 
@@ -77,6 +95,8 @@ def _deterministic(exc: Exception) -> StageState | None:
     if isinstance(exc, ProviderError):
         return "failed" if exc.transient else "provider_refused"
     if isinstance(exc, RenderError) and not exc.transient:
+        return "failed"
+    if _disk_full(exc):  # trying again at once fills the same disk
         return "failed"
     return None
 
@@ -178,11 +198,7 @@ def tracked_stage(
                 description=f"{stage}: project {ledger.project_id} was deleted while it ran",
                 allow_retries=False,
             ) from exc
-        message = (
-            str(exc)
-            if isinstance(exc, PipelineInputError | ProviderError)
-            else (f"{type(exc).__name__}: {exc}")
-        )
+        message = failure_message(exc)
         state = _deterministic(exc)
         if state is not None:
             raise _stop(ledger, stage, state, "failed", message) from exc

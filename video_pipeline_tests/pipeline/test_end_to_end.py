@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -401,3 +402,39 @@ def test_a_video_that_fails_its_check_is_kept_apart_and_never_shown_as_the_video
     overview = project_overview(engine, project_id)
     assert overview is not None and overview["video_uri"] is None
     assert overview["rejected_video_uri"].endswith(f"projects/{project_id}/rejected/video.mp4")
+
+
+def test_a_full_disk_fails_the_render_once_saying_where_to_make_room(
+    stack: dict[str, str],
+    engine: sa.Engine,
+    defs: Any,
+    instance: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The scratch disk fills up while the render writes: one failure that names the file
+    and the setting, not three encodes of the same full disk and a bare errno."""
+    import video_pipeline.assets.render as render_asset
+
+    def disk_full(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device", "/scratch/render/video.mp4")
+
+    monkeypatch.setattr(render_asset, "render_video", disk_full)
+    project_id, result = launch(
+        engine,
+        defs,
+        instance,
+        stack["DATABASE_URL"],
+        owner="full-disk",
+        title="How honeybees keep time",
+        brief="A short explainer on how bees find food.",
+        settings={"duration_seconds": 12},
+        sources=demo_sources(),
+    )
+    assert not result.success
+    kinds = [e.event_type_value for e in result.all_events if e.step_key == "render"]
+    assert "STEP_UP_FOR_RETRY" not in kinds and kinds[-1] == "STEP_FAILURE"
+    with engine.connect() as conn:
+        status, detail = project_row(conn, project_id)
+    assert status == "failed"
+    assert "the disk is full writing /scratch/render/video.mp4" in detail
+    assert "VIDEO_PIPELINE_WORK_DIR" in detail
