@@ -79,7 +79,7 @@ def test_public_name_resolving_to_a_private_address_is_refused(
 
 @pytest.mark.parametrize("path", ["/redirect-metadata", "/redirect-private"])
 def test_redirect_to_a_refused_address_is_refused(local_server: str, path: str) -> None:
-    with pytest.raises(PipelineInputError, match="refused to fetch"):
+    with pytest.raises(PipelineInputError, match="refused to connect to"):
         fetch(local_server + path, LOOPBACK_OK)
 
 

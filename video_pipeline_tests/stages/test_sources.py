@@ -217,5 +217,5 @@ def test_every_bad_source_is_named_in_one_message(tmp_path: Path) -> None:
     message = str(raised.value)
     assert message.startswith("3 problems to fix: (1) source 3 (inline text) is 1.0 MB")
     assert "source 1 (file '/nonexistent/a.txt'): file not found" in message
-    assert "source 2 (url 'http://169.254.169.254/'): refused to fetch" in message
+    assert "source 2 (url 'http://169.254.169.254/'): refused to connect to" in message
     assert "source 4" not in message
