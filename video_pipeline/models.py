@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Literal
 
@@ -214,7 +215,17 @@ class SafetyReport(Contract):
 # --------------------------------------------------------------------------- contract rules
 
 MIN_FACTS, MAX_FACTS = 5, 15
-"""How many key facts a research result holds."""
+"""How many key facts a research result holds (a long video may have more: `max_facts`)."""
+SECONDS_PER_FACT = 5.0
+"""About the shortest time a fact takes to say, with its pause."""
+
+
+def max_facts(duration_seconds: float) -> int:
+    """How many key facts research may keep for a video of this length: enough to fill it
+    with facts of the shortest kind (a 15-minute video needs about a hundred)."""
+    return max(MAX_FACTS, math.ceil(duration_seconds / SECONDS_PER_FACT))
+
+
 DURATION_TOLERANCE = 0.10
 """How far a script's length may be from the project's `duration_seconds`, as a share."""
 MIN_DURATION_SLACK_SECONDS = 1.0

@@ -27,6 +27,7 @@ from video_pipeline.models import (
     SafetyReport,
     Script,
     Sources,
+    max_facts,
 )
 from video_pipeline.resources import (
     DatabaseResource,
@@ -106,8 +107,9 @@ def research(
 ) -> Iterator[Output[Research] | AssetCheckResult]:
     with tracked_stage(context, db.engine, providers, stage_limits, "research") as run:
         _require_clearance(run, "research", safety_check, db.engine)
-        result = run_research(sources, run.providers().content)
-        problems = citation_problems(result, sources)
+        most = max_facts(run.project.settings.duration_seconds)
+        result = run_research(sources, run.providers().content, most)
+        problems = citation_problems(result, sources, most)
     yield Output(
         result,
         data_version=_version(result),

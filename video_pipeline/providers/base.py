@@ -9,6 +9,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from video_pipeline.models import (
+    MAX_FACTS,
     CameraMotion,
     DnaProfile,
     ExtractedSource,
@@ -58,7 +59,9 @@ class ContentProvider(Protocol):
 
     name: str
 
-    def research(self, brief: str, material: list[ExtractedSource]) -> Research: ...
+    def research(
+        self, brief: str, material: list[ExtractedSource], most_facts: int = MAX_FACTS
+    ) -> Research: ...
 
     def dna_profile(self, references: list[ExtractedSource]) -> DnaProfile: ...
 

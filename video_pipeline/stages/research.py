@@ -32,7 +32,9 @@ def _research_part(source: ExtractedSource) -> ExtractedSource:
     return source.model_copy(update={"text": text, "char_count": len(text)})
 
 
-def run_research(sources: Sources, provider: ContentProvider) -> Research:
+def run_research(
+    sources: Sources, provider: ContentProvider, most_facts: int = MAX_FACTS
+) -> Research:
     material = sources.by_role("material")
     if not material:
         raise PipelineInputError(
@@ -40,15 +42,17 @@ def run_research(sources: Sources, provider: ContentProvider) -> Research:
             "source with role 'material' (text, a file or a URL about the subject). Reference "
             "sources only describe the creator's style."
         )
-    return provider.research(sources.brief, [_research_part(s) for s in material])
+    return provider.research(sources.brief, [_research_part(s) for s in material], most_facts)
 
 
-def citation_problems(research: Research, sources: Sources) -> list[str]:
+def citation_problems(
+    research: Research, sources: Sources, most_facts: int = MAX_FACTS
+) -> list[str]:
     """Everything wrong with the facts' citations, in words; empty when all check out."""
     problems = []
     count = len(research.key_facts)
-    if not MIN_FACTS <= count <= MAX_FACTS:
-        problems.append(f"research has {count} key facts; {MIN_FACTS} to {MAX_FACTS} are needed")
+    if not MIN_FACTS <= count <= most_facts:
+        problems.append(f"research has {count} key facts; {MIN_FACTS} to {most_facts} are needed")
     duplicates = [i for i, n in Counter(f.id for f in research.key_facts).items() if n > 1]
     if duplicates:
         problems.append(f"fact ids used more than once: {', '.join(sorted(duplicates))}")

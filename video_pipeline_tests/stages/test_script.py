@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import unicodedata
 from pathlib import Path
 
@@ -16,10 +17,15 @@ from video_pipeline.models import (
     ProjectSettings,
     Research,
     Script,
+    SourceInput,
+    max_facts,
 )
 from video_pipeline.providers.offline.content import OfflineContent
 from video_pipeline.providers.offline.speech import EspeakSpeech
+from video_pipeline.stages.dna_profile import run_dna_profile
+from video_pipeline.stages.research import citation_problems, run_research
 from video_pipeline.stages.script import grounding_problems, pacing_problems, run_script
+from video_pipeline.stages.sources import extract_sources
 from video_pipeline.text.scripts import script as script_of
 from video_pipeline.text.words import words
 
@@ -210,3 +216,54 @@ def test_a_video_no_script_can_fit_says_which_lengths_work(
 ) -> None:
     with pytest.raises(PipelineInputError, match=r"No script from this material fits a 5 s"):
         write(demo, demo_research, demo_dna, content, 5)
+
+
+def _town_records(count: int) -> str:
+    """`count` distinct factual sentences: enough material for a long video."""
+    rng = random.Random(7)
+    places = ["Oakridge", "Millbrook", "Harrow Bay", "Kestrel Point", "Fenwick", "Dunmore"]
+    things = ["lighthouse", "harbour", "railway station", "public library", "market hall"]
+    things += ["bridge", "observatory", "town museum", "water mill", "botanical garden"]
+    verbs = ["was built in", "first opened in", "was rebuilt in", "was restored in"]
+    reasons = [
+        "after a storm damaged the old one",
+        "with money raised by local families",
+        "to serve the growing number of visitors",
+        "when the river trade was at its height",
+    ]
+    found: set[str] = set()
+    while len(found) < count:
+        found.add(
+            f"The {rng.choice(things)} of {rng.choice(places)} {rng.choice(verbs)} "
+            f"{rng.randint(1820, 1990)} {rng.choice(reasons)}, and it had about "
+            f"{rng.randint(2, 900) * 10} visitors a year by {rng.randint(1995, 2020)}."
+        )
+    return " ".join(sorted(found))
+
+
+@pytest.mark.parametrize("seconds", [300, 900])
+def test_a_long_video_gets_the_facts_its_length_needs(
+    demo: Project, content: OfflineContent, seconds: float
+) -> None:
+    """Research kept at most 15 facts, so no material made a video of more than about five
+    minutes: the longest allowed, 15 minutes, always failed."""
+    settings = demo.settings.model_copy(update={"duration_seconds": seconds})
+    project = demo.model_copy(
+        update={
+            "settings": settings,
+            "sources": [
+                *[s for s in demo.sources if s.role == "reference"],
+                SourceInput(id=99, role="material", kind="text", content=_town_records(400)),
+            ],
+        }
+    )
+    sources = extract_sources(project)
+    most = max_facts(seconds)
+    research = run_research(sources, content, most)
+    assert citation_problems(research, sources, most) == []
+    assert 15 < len(research.key_facts) <= most
+    dna = run_dna_profile(sources, content)
+    script = run_script(project.title, project.brief, research, dna, settings, content)
+    assert pacing_problems(script, dna, settings) == []
+    assert grounding_problems(script, research) == []
+    assert abs(script.estimated_duration_seconds - seconds) <= 0.1 * seconds

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from video_pipeline.models import DnaProfile, ExtractedSource, ProjectSettings, Research, Script
+from video_pipeline.models import (
+    MAX_FACTS,
+    DnaProfile,
+    ExtractedSource,
+    ProjectSettings,
+    Research,
+    Script,
+)
 from video_pipeline.providers.offline.research import extractive_research
 from video_pipeline.providers.offline.scriptwriter import extractive_script
 from video_pipeline.providers.offline.style import measure_style
@@ -14,8 +21,10 @@ class OfflineContent:
 
     name = "offline"
 
-    def research(self, brief: str, material: list[ExtractedSource]) -> Research:
-        return extractive_research(brief, material, self.name)
+    def research(
+        self, brief: str, material: list[ExtractedSource], most_facts: int = MAX_FACTS
+    ) -> Research:
+        return extractive_research(brief, material, self.name, most_facts)
 
     def dna_profile(self, references: list[ExtractedSource]) -> DnaProfile:
         return measure_style(references, self.name)

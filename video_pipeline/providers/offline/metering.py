@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from video_pipeline.models import (
+    MAX_FACTS,
     CameraMotion,
     DnaProfile,
     ExtractedSource,
@@ -64,10 +65,12 @@ class _Content(_Meter):
         super().__init__(inner.name, "content", sink)
         self._inner = inner
 
-    def research(self, brief: str, material: list[ExtractedSource]) -> Research:
+    def research(
+        self, brief: str, material: list[ExtractedSource], most_facts: int = MAX_FACTS
+    ) -> Research:
         size = len(brief) + sum(s.char_count for s in material)
         return self._timed(
-            lambda: self._inner.research(brief, material), size, _chars, "characters"
+            lambda: self._inner.research(brief, material, most_facts), size, _chars, "characters"
         )
 
     def dna_profile(self, references: list[ExtractedSource]) -> DnaProfile:

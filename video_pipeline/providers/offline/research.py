@@ -57,7 +57,9 @@ class _Candidate:
     fact_id: str = field(default="")
 
 
-def extractive_research(brief: str, material: list[ExtractedSource], provider: str) -> Research:
+def extractive_research(
+    brief: str, material: list[ExtractedSource], provider: str, most_facts: int = MAX_FACTS
+) -> Research:
     candidates = [c for rank, source in enumerate(material) for c in _candidates(source, rank)]
     if len(candidates) < MIN_FACTS:
         raise PipelineInputError(
@@ -71,7 +73,7 @@ def extractive_research(brief: str, material: list[ExtractedSource], provider: s
     brief_stems = stems(brief)
     for candidate in candidates:
         candidate.score = _score(candidate, ranked_keywords, brief_stems)
-    facts = _select(candidates, max(MIN_FACTS, min(MAX_FACTS, round(len(candidates) * 0.5))))
+    facts = _select(candidates, max(MIN_FACTS, min(most_facts, round(len(candidates) * 0.5))))
     topics = [phrase for phrase, _weight in ranked_keywords[:8]]
     sections = _sections(facts, topics)
     key_facts: list[KeyFact] = []

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from video_pipeline.errors import PipelineInputError
 from video_pipeline.models import (
     DURATION_TOLERANCE,
-    MAX_FACTS,
     SCENE_PAUSE_SECONDS,
     DnaProfile,
     ProjectSettings,
@@ -19,6 +18,7 @@ from video_pipeline.models import (
     Scene,
     Script,
     duration_slack,
+    max_facts,
     scene_seconds,
 )
 from video_pipeline.text.normalise import squash
@@ -189,38 +189,60 @@ def _best_plan(
     """Pick hook, call to action and a subset of lines whose length is nearest the target;
     among plans within a few percent, the one with the most important facts wins."""
     best: tuple[float, float] | None = None
-    chosen: _Plan | None = None
-    subsets = _subsets_by_length(lines)
+    chosen: tuple[str, int, str] | None = None
+    subsets = _Subsets(lines)
     hooks, ctas = frames
     for hook_template in hooks:
         for cta in ctas:
-            for length, (priority, subset) in subsets.items():
-                facts = sum(len(line.fact_ids) == 1 for line in subset)
+            for length, (priority, count, facts) in subsets.best.items():
                 hook = hook_template.replace("{n}", str(facts))
-                pauses = (len(subset) + 2) * SCENE_PAUSE_SECONDS * dna.words_per_minute / 60
+                pauses = (count + 2) * SCENE_PAUSE_SECONDS * dna.words_per_minute / 60
                 total = len(words(hook)) + len(words(cta)) + length + pauses
                 miss = abs(total - target) / target
                 key = (0.0 if miss <= _CLOSE_ENOUGH else miss, -priority)
                 if best is None or key < best:
-                    best = key
-                    chosen = _Plan(hook, tuple(sorted(subset, key=lambda s: s.order)), cta)
+                    best, chosen = key, (hook, length, cta)
     assert chosen is not None  # lines is never empty
-    return chosen
+    hook, length, cta = chosen
+    return _Plan(hook, tuple(sorted(subsets.subset(length), key=lambda s: s.order)), cta)
 
 
-def _subsets_by_length(lines: list[_Line]) -> dict[int, tuple[float, tuple[_Line, ...]]]:
-    """For every reachable total word count, the non-empty subset with the highest priority."""
-    table: dict[int, tuple[float, tuple[_Line, ...]]] = {}
-    for line in lines:
-        updates: dict[int, tuple[float, tuple[_Line, ...]]] = {
-            line.word_count: (line.priority, (line,))
-        }
-        for length, (priority, subset) in table.items():
-            updates[length + line.word_count] = (priority + line.priority, (*subset, line))
-        for length, entry in updates.items():
-            if length not in table or entry[0] > table[length][0]:
-                table[length] = entry
-    return table
+class _Subsets:
+    """For every reachable total word count, the non-empty subset of lines with the highest
+    priority, as (priority, lines, single facts).
+
+    A knapsack over word counts: each line keeps the lengths it improved and the length
+    before it, so that only the subset chosen in the end is read back; a long video's
+    hundred facts cost a fraction of a second."""
+
+    def __init__(self, lines: list[_Line]) -> None:
+        self.lines = lines
+        self.best: dict[int, tuple[float, int, int]] = {}
+        self._chosen: list[dict[int, int]] = []
+        for line in lines:
+            single = int(len(line.fact_ids) == 1)
+            improved: dict[int, tuple[tuple[float, int, int], int]] = {}
+            candidates = [(line.word_count, (line.priority, 1, single), -1)] + [
+                (length + line.word_count, (p + line.priority, n + 1, f + single), length)
+                for length, (p, n, f) in self.best.items()
+            ]
+            for length, entry, before in candidates:
+                known = improved[length][0][0] if length in improved else -math.inf
+                if entry[0] > max(self.best.get(length, (-math.inf, 0, 0))[0], known):
+                    improved[length] = (entry, before)
+            for length, (entry, _) in improved.items():
+                self.best[length] = entry
+            self._chosen.append({length: before for length, (_, before) in improved.items()})
+
+    def subset(self, length: int) -> tuple[_Line, ...]:
+        picked: list[_Line] = []
+        index = len(self.lines) - 1
+        while length >= 0:
+            while length not in self._chosen[index]:
+                index -= 1
+            picked.append(self.lines[index])
+            length, index = self._chosen[index][length], index - 1
+        return tuple(reversed(picked))
 
 
 def _pace(plan: _Plan, duration: float, wpm: float) -> float:
@@ -233,8 +255,8 @@ def _check_fits(plan: _Plan, pace: float, duration: float, fact_count: int) -> N
     if spoken < duration - duration_slack(duration):
         most = f"set the duration to at most {max(5, int(spoken))} s"
         advice = (
-            f"Research keeps at most {MAX_FACTS} key facts, so {most}."
-            if fact_count >= MAX_FACTS
+            f"Research keeps at most {max_facts(duration)} key facts, so {most}."
+            if fact_count >= max_facts(duration)
             else f"Add source material with more concrete facts, or {most}."
         )
         raise PipelineInputError(

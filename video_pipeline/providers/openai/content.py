@@ -7,6 +7,7 @@ import re
 import numpy as np
 
 from video_pipeline.models import (
+    MAX_FACTS,
     SCENE_PAUSE_SECONDS,
     Citation,
     DnaProfile,
@@ -81,11 +82,14 @@ def _pace(reply: ScriptReply, words_per_minute: float, target_seconds: float) ->
 
 
 class OpenAIContent(OpenAIProvider):
-    def research(self, brief: str, material: list[ExtractedSource]) -> Research:
+    def research(
+        self, brief: str, material: list[ExtractedSource], most_facts: int = MAX_FACTS
+    ) -> Research:
         model = self._connection.models.research
         user = prompts.as_json(
             {
                 "brief": brief,
+                "most_facts": most_facts,
                 "sources": prompts.source_payload(material, self._connection.max_prompt_chars),
             }
         )

@@ -20,7 +20,8 @@ SECONDS_PER_SCENE = 8
 RESEARCH = f"""You research a topic for a short narrated video, using only the sources in the \
 JSON input. Return:
 - summary: two to four sentences.
-- facts: up to {MAX_FACTS} distinct, useful facts. For each: source_id, quote (one sentence or \
+- facts: up to `most_facts` (an input field; {MAX_FACTS} when absent) distinct, useful facts. \
+For each: source_id, quote (one sentence or \
 clause copied exactly from that source's text, unchanged), and text (the fact, restated plainly).
 - topics: three to eight short topic labels.
 - outline: the points the video should make, in order.
