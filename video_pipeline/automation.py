@@ -87,8 +87,13 @@ def project_intake(
         candidates = _admitted(db, platform)
     if not candidates:
         return SensorResult(skip_reason="no new projects", cursor="[]")
+    # A project deleted since it was read is not moved (the deletion holds its row while it
+    # checks that nothing runs), and gets no run or partition.
+    moved = set(mark_queued(db.engine, [c.project_id for c in candidates]))
+    candidates = [c for c in candidates if c.project_id in moved]
+    if not candidates:
+        return SensorResult(skip_reason="the new projects were deleted", cursor="[]")
     new_ids = [c.project_id for c in candidates]
-    mark_queued(db.engine, new_ids)
     return SensorResult(
         run_requests=[
             RunRequest(

@@ -4,6 +4,8 @@ search results or in Dagster's partitions and runs; work in progress is never de
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from video_pipeline.storage.ledger import mark_queued
 from video_pipeline.storage.object_store import ObjectStore
 from video_pipeline.storage.tables import deletion_requests, metadata
 from video_pipeline.storage.vectors import search
-from video_pipeline_tests.helpers import insert_project_sql
+from video_pipeline_tests.helpers import insert_project_sql, tick_intake
 from video_pipeline_tests.platform.conftest import run_project, sensor_resources
 
 
@@ -162,3 +164,43 @@ def test_an_owner_deleted_through_the_contract_table_and_the_daemon_sensor(
         assert store.list_keys(f"projects/{project_id}/") == []
     assert hits(engine, owner) == set()
     assert leftovers(engine, kept) == {"projects": 1}
+
+
+def test_a_project_deleted_while_the_intake_takes_it_gets_no_run_or_partition(
+    stack: dict[str, str], engine: sa.Engine, defs: Any, instance: Any
+) -> None:
+    """The intake has read a new project when its deletion (which holds the row while it
+    checks that nothing runs) commits: no run and no partition are made for it."""
+    with engine.begin() as conn:
+        project_id = insert_project_sql(conn, owner="deleted-at-intake", title="T", brief="B")
+    ticks: list[list[Any]] = []
+    with engine.connect() as deleting:
+        deleting.execute(
+            sa.text("SELECT id FROM projects WHERE id = :id FOR UPDATE"), {"id": project_id}
+        )
+        deleting.execute(sa.text("DELETE FROM projects WHERE id = :id"), {"id": project_id})
+        tick = threading.Thread(
+            target=lambda: ticks.append(tick_intake(defs, instance, stack["DATABASE_URL"]))
+        )
+        tick.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _waiting_on_a_lock(engine):
+            time.sleep(0.05)
+        assert _waiting_on_a_lock(engine), "the intake did not reach the project's row"
+        deleting.commit()
+        tick.join(60)
+    assert project_id not in [r.partition_key for r in ticks[0]]
+    assert project_id not in instance.get_dynamic_partitions(PROJECTS)
+    assert instance.get_runs(RunsFilter(tags={"dagster/partition": project_id})) == []
+
+
+def _waiting_on_a_lock(engine: sa.Engine) -> bool:
+    with engine.connect() as conn:
+        return bool(
+            conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND query ILIKE 'UPDATE projects%'"
+                )
+            ).scalar_one()
+        )
