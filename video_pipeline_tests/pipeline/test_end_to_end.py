@@ -46,6 +46,31 @@ def launch(
     return project_id, execute_request(defs, instance, requests[0])
 
 
+def launch_demo(
+    engine: sa.Engine, defs: Any, instance: Any, url: str, owner: str, **project: Any
+) -> tuple[str, Any]:
+    """`launch` of a short video of the demo material."""
+    return launch(
+        engine,
+        defs,
+        instance,
+        url,
+        owner=owner,
+        title=project.pop("title", "How honeybees keep time"),
+        brief="A short explainer on how bees find food.",
+        settings={"duration_seconds": 12},
+        sources=demo_sources(),
+        **project,
+    )
+
+
+def render_failed_once(result: Any) -> None:
+    """The run failed in render, which was not tried again."""
+    assert not result.success
+    kinds = [e.event_type_value for e in result.all_events if e.step_key == "render"]
+    assert "STEP_UP_FOR_RETRY" not in kinds and kinds[-1] == "STEP_FAILURE"
+
+
 def counts(engine: sa.Engine, project_id: str) -> dict[str, int]:
     with engine.connect() as conn:
         return {
@@ -329,20 +354,10 @@ def test_a_project_deleted_while_it_renders_leaves_nothing_in_the_bucket(
         return uris
 
     monkeypatch.setattr(render_asset, "publish", publish_then_delete)
-    project_id, result = launch(
-        engine,
-        defs,
-        instance,
-        stack["DATABASE_URL"],
-        owner="deleted-midway",
-        title="How honeybees keep time",
-        brief="A short explainer on how bees find food.",
-        settings={"duration_seconds": 15},
-        sources=demo_sources(),
+    project_id, result = launch_demo(
+        engine, defs, instance, stack["DATABASE_URL"], owner="deleted-midway"
     )
-    assert not result.success
-    kinds = [e.event_type_value for e in result.all_events if e.step_key == "render"]
-    assert "STEP_UP_FOR_RETRY" not in kinds and kinds[-1] == "STEP_FAILURE"
+    render_failed_once(result)
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert f"project {project_id} was deleted while it ran" in str(
         failure.event_specific_data.error
@@ -381,16 +396,13 @@ def test_a_video_that_fails_its_check_is_kept_apart_and_never_shown_as_the_video
     """A character no font has (U+0378) in the title would be an empty box on the title card:
     the project fails its check, and the video goes under `rejected/`, not where the
     project's video is looked for."""
-    project_id, result = launch(
+    project_id, result = launch_demo(
         engine,
         defs,
         instance,
         stack["DATABASE_URL"],
         owner="rejected-owner",
         title="How honeybees \u0378 keep time",
-        brief="A short explainer on how bees find food.",
-        settings={"duration_seconds": 12},
-        sources=demo_sources(),
     )
     assert not result.success
     with engine.connect() as conn:
@@ -419,20 +431,8 @@ def test_a_full_disk_fails_the_render_once_saying_where_to_make_room(
         raise OSError(errno.ENOSPC, "No space left on device", "/scratch/render/video.mp4")
 
     monkeypatch.setattr(render_asset, "render_video", disk_full)
-    project_id, result = launch(
-        engine,
-        defs,
-        instance,
-        stack["DATABASE_URL"],
-        owner="full-disk",
-        title="How honeybees keep time",
-        brief="A short explainer on how bees find food.",
-        settings={"duration_seconds": 12},
-        sources=demo_sources(),
-    )
-    assert not result.success
-    kinds = [e.event_type_value for e in result.all_events if e.step_key == "render"]
-    assert "STEP_UP_FOR_RETRY" not in kinds and kinds[-1] == "STEP_FAILURE"
+    project_id, result = launch_demo(engine, defs, instance, stack["DATABASE_URL"], "full-disk")
+    render_failed_once(result)
     with engine.connect() as conn:
         status, detail = project_row(conn, project_id)
     assert status == "failed"
