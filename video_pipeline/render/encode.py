@@ -137,17 +137,17 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+def run_captured(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a short ffmpeg command to its end, its output captured; it dies with this process."""
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, check=False, preexec_fn=die_with_parent
+    )
+
+
 def run_quietly(command: list[str], cwd: Path, what: str) -> str:
     """Run a short ffmpeg command in `cwd` and return its log; on failure raise RenderError
     saying it could not `what`."""
-    result = subprocess.run(
-        command,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        preexec_fn=die_with_parent,
-    )
+    result = run_captured(command, cwd)
     if result.returncode != 0:
         tail = result.stderr.splitlines()[-STDERR_TAIL_LINES:]
         raise RenderError(f"could not {what}: " + "\n".join(tail))

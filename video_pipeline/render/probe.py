@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 from video_pipeline.models import ProbeFacts, StreamFacts
 from video_pipeline.render.binaries import ffmpeg_path
-from video_pipeline.render.encode import die_with_parent, run_quietly
+from video_pipeline.render.encode import run_captured, run_quietly
 from video_pipeline.render.errors import RenderError
 
 # Below this peak level (dBFS) a track is treated as silence.
@@ -136,13 +135,7 @@ def inspect_media(path: Path, ffmpeg: Path | None = None) -> Media:
     """
     command = [str(ffmpeg_path(ffmpeg)), "-hide_banner", "-nostdin", "-nostats", "-copyts"]
     command += ["-i", str(path), "-map", "0", "-c", "copy", "-f", "framecrc", "-"]
-    result = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        check=False,
-        preexec_fn=die_with_parent,
-    )
+    result = run_captured(command)
     if result.returncode != 0:
         raise RenderError(f"ffmpeg could not read {path.name}: {result.stderr.strip()[-2000:]}")
     streams: dict[int, _Stream] = {}
