@@ -218,10 +218,13 @@ def test_a_video_no_script_can_fit_says_which_lengths_work(
         write(demo, demo_research, demo_dna, content, 5)
 
 
+PLACES = ["Oakridge", "Millbrook", "Harrow Bay", "Kestrel Point", "Fenwick", "Dunmore"]
+
+
 def _town_records(count: int) -> str:
     """`count` distinct factual sentences: enough material for a long video."""
     rng = random.Random(7)
-    places = ["Oakridge", "Millbrook", "Harrow Bay", "Kestrel Point", "Fenwick", "Dunmore"]
+    places = PLACES
     things = ["lighthouse", "harbour", "railway station", "public library", "market hall"]
     things += ["bridge", "observatory", "town museum", "water mill", "botanical garden"]
     verbs = ["was built in", "first opened in", "was rebuilt in", "was restored in"]
@@ -267,3 +270,7 @@ def test_a_long_video_gets_the_facts_its_length_needs(
     assert pacing_problems(script, dna, settings) == []
     assert grounding_problems(script, research) == []
     assert abs(script.estimated_duration_seconds - seconds) <= 0.1 * seconds
+    # On-screen labels spell names as the material does ("Town of Oakridge", not "oakridge").
+    labels = " ".join(scene.on_screen_text for scene in script.scenes)
+    named = [place for place in PLACES if place.lower() in labels.lower()]
+    assert named and all(place in labels for place in named), labels

@@ -449,7 +449,7 @@ def _label(line: _Line) -> str:
     """A short on-screen label for a fact: its year and key phrase, its number, or key phrase."""
     text = line.narration
     phrase = keywords(text, top=1, max_ngram=3)
-    key = phrase[0][0].capitalize() if phrase else line.section
+    key = _as_written(phrase[0][0], text) if phrase else line.section
     year = _YEAR.search(text)
     if year:
         return _short(f"{year.group(0)} · {key}", 6)
@@ -457,6 +457,15 @@ def _label(line: _Line) -> str:
     if number:
         return _short(number.group(0).rstrip(".,;:"), 6)
     return _short(key, 6)
+
+
+def _as_written(phrase: str, text: str) -> str:
+    """A key phrase (lower-cased) as `text` spells it ("town of oakridge" -> "Town of
+    Oakridge"), its first letter a capital."""
+    pattern = r"\s+".join(re.escape(word) for word in phrase.split())
+    found = re.search(pattern, text, re.IGNORECASE)
+    written = found.group(0) if found else phrase
+    return written[:1].upper() + written[1:]
 
 
 def _short(text: str, max_words: int) -> str:
