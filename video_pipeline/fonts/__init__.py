@@ -162,14 +162,23 @@ def wrap(words: list[str], fits: Callable[[str], bool]) -> list[str]:
 
 def _break_token(word: str, fits: Callable[[str], bool]) -> list[str]:
     """Cut a token (a URL, a hashtag, a run of CJK) into pieces that fit, never before a
-    mark or a joiner, so that no letter loses its accent or an emoji sequence its parts."""
+    mark or a joiner, so that no letter loses its accent or an emoji sequence its parts,
+    and never before closing punctuation ("。", "」", ")"): the character before it goes
+    down with it, as Chinese and Japanese typesetting does."""
     pieces = [""]
     for char in word:
         joins = unicodedata.category(char) in ("Mn", "Mc", "Me", "Cf")
         if pieces[-1] and not joins and not fits(pieces[-1] + char):
-            pieces.append("")
+            closing = char in _NO_LINE_START and len(pieces[-1]) > 1
+            carried = pieces[-1][-1] if closing else ""
+            pieces[-1] = pieces[-1][: len(pieces[-1]) - len(carried)]
+            pieces.append(carried)
         pieces[-1] += char
     return pieces
+
+
+_NO_LINE_START = frozenset("。、，．！？：；）」』】〕〉》”’・ー々ゃゅょっ)]}")
+"""What a line of Chinese or Japanese must not begin with (and closing brackets)."""
 
 
 REGULAR_STACK = (Face(REGULAR_FONT), *FALLBACKS)

@@ -11,7 +11,15 @@ import pytest
 from babel import Locale
 from PIL import Image, ImageDraw
 
-from video_pipeline.fonts import STACK, describe_missing, draw_text, font_runs, missing, text_width
+from video_pipeline.fonts import (
+    STACK,
+    describe_missing,
+    draw_text,
+    font_runs,
+    missing,
+    text_width,
+    wrap,
+)
 from video_pipeline.fonts.bidi import levels, visual_order
 from video_pipeline.layout import FPS, caption_area, frame_size
 from video_pipeline.models import ProjectSettings, SubtitleStyle
@@ -209,3 +217,14 @@ def test_numbers_in_a_right_to_left_line_read_left_to_right_after_the_words_befo
     assert visual_order(["نحل العسل ", "2024"], [1, 2]) == ["2024", "نحل العسل "]
     assert visual_order(["a ", "b ", "c"], [0, 1, 0]) == ["a ", "b ", "c"]
     assert visual_order(["x", "12", "y"], [1, 2, 1]) == ["y", "12", "x"]
+
+
+@pytest.mark.parametrize("width", range(3, 12))
+def test_no_line_of_chinese_or_japanese_begins_with_closing_punctuation(width: int) -> None:
+    text = (
+        "働き蜂は花の蜜を集めます。女王蜂は一日に二千個の卵を産みます。「巣」は蝋でできています。"
+    )
+    lines = wrap([text], lambda line: len(line) <= width)
+    assert "".join(lines) == text
+    assert all(len(line) <= width for line in lines), lines
+    assert not [line for line in lines if line[0] in "。、」）"], lines
