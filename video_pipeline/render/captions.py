@@ -4,6 +4,7 @@ file libass draws them from is written by `ass.py`)."""
 from __future__ import annotations
 
 import html
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,16 @@ def _group_scene_words(words: list[WordTiming], fit: LineFit) -> list[list[WordT
         current.append(word)
     if current:
         groups.append(current)
+    return _without_orphans(groups)
+
+
+def _without_orphans(groups: list[list[WordTiming]]) -> list[list[WordTiming]]:
+    """A sentence's last word alone in an event ("one." for a fraction of a second) takes
+    the word before it from the event before, when that leaves it two words or more."""
+    for before, group in itertools.pairwise(groups):
+        same_sentence = not before[-1].word.endswith(_SENTENCE_END)
+        if len(group) == 1 and len(before) >= 3 and same_sentence:
+            group.insert(0, before.pop())
     return groups
 
 

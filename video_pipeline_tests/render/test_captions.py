@@ -214,3 +214,22 @@ def _caption_strips(rendered: RenderedVideo) -> np.ndarray:
         .run(cmd=str(ffmpeg_path()), capture_stdout=True, capture_stderr=True)
     )
     return np.frombuffer(out, dtype=np.uint8).reshape(-1, height * width)
+
+
+def test_the_last_word_of_a_sentence_is_never_left_alone_in_an_event() -> None:
+    text = "one two three four five six. seven"
+    words = [
+        WordTiming(word=w, start=i * 0.3, end=i * 0.3 + 0.3) for i, w in enumerate(text.split())
+    ]
+    fit = LineFit(width=10_000, font_size=40, max_chars=10)
+    events = group_captions([SceneWords(words=words, start=0.0, end=3.0)], fit)
+    # "five six." would not fit beside "one two three four": the sentence's last two words
+    # make an event; a sentence of one word ("seven") stays one.
+    assert [e.text for e in events] == ["one two\nthree four", "five six.", "seven"]
+    words = [
+        WordTiming(word=w, start=i * 0.3, end=i * 0.3 + 0.3)
+        for i, w in enumerate(["bees", "make", "wax", "then", "hive."])
+    ]
+    events = group_captions([SceneWords(words=words, start=0.0, end=3.0)], fit)
+    # Two lines hold "bees make" and "wax then": "hive." would have been alone.
+    assert [e.text for e in events] == ["bees make\nwax", "then hive."]
