@@ -201,16 +201,20 @@ class EspeakSpeech:
 
 
 def _spoken_text(text: str, language: str) -> tuple[str, list[tuple[int, int, str]]]:
-    """The text espeak is given (each word in the form its voice can read) and the span in
-    it of each word of `text`, which keeps its written form for the captions."""
-    written = re.findall(r"\S+", text)
-    forms = [spoken_form(word, language) for word in written]
+    """The text espeak is given (each word in the form its voice can read, the spaces and
+    line breaks between words as they are) and the span in it of each word of `text`, which
+    keeps its written form for the captions."""
+    parts: list[str] = []
     words: list[tuple[int, int, str]] = []
-    start = 0
-    for word, form in zip(written, forms, strict=True):
-        words.append((start, start + len(form), word))
-        start += len(form) + 1
-    return " ".join(forms), words
+    length = cursor = 0
+    for match in re.finditer(r"\S+", text):
+        gap, form = text[cursor : match.start()], spoken_form(match.group(), language)
+        start = length + len(gap)
+        words.append((start, start + len(form), match.group()))
+        parts += [gap, form]
+        length, cursor = start + len(form), match.end()
+    parts.append(text[cursor:])
+    return "".join(parts), words
 
 
 def _word_timings(
