@@ -21,7 +21,7 @@ from typing import Any
 import manimgx_fonts
 import manimgx_fonts_cjk
 from fontTools.ttLib import TTFont
-from PIL import ImageDraw, ImageFont
+from PIL import ImageDraw, ImageFont, features
 
 from video_pipeline.fonts.bidi import levels, visual_order
 
@@ -181,6 +181,10 @@ _NO_LINE_START = frozenset("。、，．！？：；）」』】〕〉》”’�
 """What a line of Chinese or Japanese must not begin with (and closing brackets)."""
 
 
+RAQM = features.check_feature("raqm")
+"""Whether Pillow shapes text with libraqm, which it loads with the system's FriBiDi: only
+then can a run be drawn right to left (and Arabic or Devanagari be shaped at all)."""
+
 REGULAR_STACK = (Face(REGULAR_FONT), *FALLBACKS)
 _BOLD_WEIGHT, _REGULAR_WEIGHT = 700, 400
 
@@ -219,7 +223,7 @@ def draw_text(
     pieces = _level_runs(text, stack)
     for run, face, level in visual_order(pieces, [level for _, _, level in pieces]):
         font = pillow_font(face, size)
-        direction = "rtl" if level % 2 else "ltr"
+        direction = ("rtl" if level % 2 else "ltr") if RAQM else None
         draw.text((left, baseline), run, font=font, anchor="ls", direction=direction, **style)
         left += font.getlength(run, direction=direction)
 

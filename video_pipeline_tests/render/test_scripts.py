@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from babel import Locale
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
+from video_pipeline import fonts
 from video_pipeline.fonts import (
     STACK,
     describe_missing,
@@ -228,3 +229,20 @@ def test_no_line_of_chinese_or_japanese_begins_with_closing_punctuation(width: i
     assert "".join(lines) == text
     assert all(len(line) <= width for line in lines), lines
     assert not [line for line in lines if line[0] in "。、」）"], lines
+
+
+BASIC = ImageFont.Layout.BASIC
+
+
+def test_lines_are_drawn_without_libraqm_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pillow uses libraqm only where the system has FriBiDi (a bare container may not):
+    without it a right-to-left run cannot be given a direction, and must still be drawn."""
+
+    def basic(face: fonts.Face, size: int) -> ImageFont.FreeTypeFont:
+        return ImageFont.truetype(str(face.path), size, index=face.index, layout_engine=BASIC)
+
+    monkeypatch.setattr(fonts, "RAQM", False)
+    monkeypatch.setattr(fonts, "pillow_font", basic)
+    image = Image.new("L", (600, 100))
+    draw_text(ImageDraw.Draw(image), 10, 70, "نحل العسل 🐝 2024", 40, fill=255)
+    assert np.asarray(image).any()
